@@ -1,0 +1,126 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "paliadin",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "paliadin", targets: ["paliadin"]),
+        .library(name: "PaliadinServer", targets: ["PaliadinServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "PaliadinCore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PaliadinStore",
+            dependencies: [
+                "PaliadinCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PaliadinBackends",
+            dependencies: [
+                "PaliadinCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PaliadinEngine",
+            dependencies: [
+                "PaliadinCore",
+                "PaliadinStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PaliadinServer",
+            dependencies: [
+                "PaliadinCore",
+                "PaliadinStore",
+                "PaliadinBackends",
+                "PaliadinEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Assets")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "paliadin",
+            dependencies: [
+                "PaliadinServer",
+                "PaliadinStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PaliadinTestSupport",
+            dependencies: [
+                "PaliadinCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PaliadinTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PaliadinCoreTests",
+            dependencies: ["PaliadinCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PaliadinStoreTests",
+            dependencies: ["PaliadinStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PaliadinBackendsTests",
+            dependencies: ["PaliadinBackends", "PaliadinTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PaliadinEngineTests",
+            dependencies: ["PaliadinEngine", "PaliadinTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PaliadinServerTests",
+            dependencies: [
+                "PaliadinServer",
+                "PaliadinTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

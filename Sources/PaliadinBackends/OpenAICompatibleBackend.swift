@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import PaliadinCore
+
+/// A streaming backend for any server that speaks OpenAI's chat completions API
+/// (llama.cpp, Ollama, vLLM, OpenAI itself).
+public struct OpenAICompatibleBackend: ChatBackend {
+    public let name = "openai"
+    public let model: String
+    public let mode = TurnWatch.Mode.streaming
+    public let keepsConversation = false
+    /// Base URL ending in the API version, e.g. `http://127.0.0.1:8081/v1`.
+    public let baseURL: String
+    private let apiKey: String?
+    private let httpClient: HTTPClient
+    private let headTimeout: TimeAmount
+    private let maxLineLength: Int
+
+    /// - Parameters:
+    ///   - headTimeout: how long to wait for the response head (the body is watched by the turn's silence rule).
+    ///   - maxLineLength: the longest SSE line accepted from the server.
+    public init(
+        baseURL: String, model: String, apiKey: String?, httpClient: HTTPClient,
+        headTimeout: TimeAmount = .seconds(60), maxLineLength: Int = 1 << 20
+    ) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.model = model
+        self.apiKey = apiKey.flatMap { $0.isEmpty ? nil : $0 }
+        self.httpClient = httpClient
+        self.headTimeout = headTimeout
+        self.maxLineLength = maxLineLength
+    }
+
+    public func runTurn(_ request: BackendTurnRequest, events: @Sendable (BackendEvent) async -> Void) async throws {
+        let response = try await send(request)
+        guard response.status == .ok else {
+            throw await Self.failure(for: response)
+        }
+        var parser = ServerSentEventParser(maxLineLength: maxLineLength)
+        var state = StreamState()
+        do {
+            reading: for try await buffer in response.body {
+                for item in try parser.feed(buffer.readableBytesView) {
+                    try await handle(item, events: events, state: &state)
+                    if state.sawDone { break reading }
+                }
+            }
+            if !state.sawDone {
+                for item in parser.finish() { try await handle(item, events: events, state: &state) }
+            }
+        } catch let failure as BackendFailure {
+            throw failure
+        } catch let error as ServerSentEventParser.LineTooLong {
+            throw BackendFailure(
+                code: TurnErrorCode.upstreamError, message: "the backend sent a line longer than \(error.limit) bytes", retryable: false)
+        } catch {
+            try Task.checkCancellation()
+            throw BackendFailure(code: TurnErrorCode.upstreamError, message: "the backend's stream broke: \(error)", retryable: true)
+        }
+        guard state.sawDone || state.sawFinishReason else {
+            try Task.checkCancellation()
+            throw BackendFailure(code: TurnErrorCode.upstreamError, message: "the backend's stream ended before the answer was complete", retryable: true)
+        }
+    }
+
+    /// Sends the request; maps failures to reach the server to `backend_unavailable`.
+    private func send(_ request: BackendTurnRequest) async throws -> HTTPClientResponse {
+        var httpRequest = HTTPClientRequest(url: baseURL + "/chat/completions")
+        httpRequest.method = .POST
+        httpRequest.headers.add(name: "Content-Type", value: "application/json")
+        httpRequest.headers.add(name: "Accept", value: "text/event-stream")
+        if let apiKey { httpRequest.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        let body = OpenAIRequestBody(model: model, messages: request.messages)
+        httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        do {
+            return try await httpClient.execute(httpRequest, timeout: headTimeout)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw BackendFailure(code: TurnErrorCode.upstreamTimeout, message: "the backend did not answer in time", retryable: true)
+        } catch {
+            try Task.checkCancellation()
+            throw BackendFailure(
+                code: TurnErrorCode.backendUnavailable, message: "could not reach the backend at \(baseURL): \(error)", retryable: true)
+        }
+    }
+
+    /// What a stream has shown so far.
+    struct StreamState {
+        var usedTools: [String] = []
+        var sawFinishReason = false
+        var sawDone = false
+    }
+
+    /// Handles one parsed item.
+    private func handle(
+        _ item: ServerSentEventParser.Item, events: @Sendable (BackendEvent) async -> Void, state: inout StreamState
+    ) async throws {
+        switch item {
+        case .comment:
+            await events(.heartbeat)
+        case .event(let event):
+            let data = event.data.trimmingCharacters(in: .whitespaces)
+            if data == "[DONE]" {
+                state.sawDone = true
+                return
+            }
+            if data.isEmpty { return }
+            let chunk: OpenAIChunk
+            do {
+                chunk = try JSONDecoder().decode(OpenAIChunk.self, from: Data(data.utf8))
+            } catch {
+                throw BackendFailure(
+                    code: TurnErrorCode.upstreamError, message: "the backend sent a chunk that is not valid JSON: \(data.prefix(200))",
+                    retryable: true)
+            }
+            if let error = chunk.error {
+                throw BackendFailure(code: TurnErrorCode.upstreamError, message: error.message ?? "the backend reported an error", retryable: true)
+            }
+            for choice in chunk.choices ?? [] {
+                if let content = choice.delta?.content, !content.isEmpty {
+                    await events(.chunk(content))
+                }
+                let names = (choice.delta?.toolCalls ?? []).compactMap { $0.function?.name }.filter { !state.usedTools.contains($0) }
+                if !names.isEmpty {
+                    state.usedTools += names
+                    await events(.meta(BackendMeta(usedTools: state.usedTools)))
+                }
+                if choice.finishReason != nil { state.sawFinishReason = true }
+            }
+            if let usage = chunk.usage {
+                await events(.usage(tokensIn: usage.promptTokens, tokensOut: usage.completionTokens))
+            }
+        }
+    }
+
+    /// The failure for a non-200 response: 429 and 5xx may pass, other 4xx will not.
+    static func failure(for response: HTTPClientResponse) async -> BackendFailure {
+        let status = response.status
+        let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+        let detail = (try? JSONDecoder().decode(OpenAIErrorBody.self, from: Data(body.utf8)))?.text ?? String(body.prefix(300))
+        let retryable = status == .tooManyRequests || status.code >= 500
+        var message = "the backend answered \(status.code) \(status.reasonPhrase)"
+        if !detail.isEmpty { message += ": \(detail)" }
+        if status == .tooManyRequests, let retryAfter = response.headers.first(name: "Retry-After") {
+            message += " (retry after \(retryAfter) s)"
+        }
+        return BackendFailure(code: TurnErrorCode.upstreamError, message: message, retryable: retryable)
+    }
+}
+
+/// The JSON body of a streaming chat completions request.
+struct OpenAIRequestBody: Encodable {
+    struct StreamOptions: Encodable {
+        var includeUsage = true
+
+        enum CodingKeys: String, CodingKey {
+            case includeUsage = "include_usage"
+        }
+    }
+
+    var model: String
+    var messages: [ConversationMessage]
+    var stream = true
+    var streamOptions = StreamOptions()
+
+    enum CodingKeys: String, CodingKey {
+        case model, messages, stream
+        case streamOptions = "stream_options"
+    }
+}

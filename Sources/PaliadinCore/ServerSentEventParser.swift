@@ -1,0 +1,120 @@
+/// An incremental parser of a `text/event-stream` body, fed bytes as they arrive.
+///
+/// Follows the WHATWG rules (lines end in LF, CR or CRLF; `field: value`; a blank line
+/// dispatches; comment lines start with `:`), and reports comment lines too, since
+/// upstream servers use them as keep-alives. A line longer than `maxLineLength` is an error.
+public struct ServerSentEventParser: Sendable {
+    /// One dispatched event.
+    public struct Event: Sendable, Equatable {
+        public var name: String?
+        public var data: String
+        public var id: String?
+
+        public init(name: String? = nil, data: String, id: String? = nil) {
+            self.name = name
+            self.data = data
+            self.id = id
+        }
+    }
+
+    /// What the parser found.
+    public enum Item: Sendable, Equatable {
+        case event(Event)
+        case comment(String)
+    }
+
+    /// A line went past the length limit.
+    public struct LineTooLong: Error, Equatable {
+        public let limit: Int
+
+        public init(limit: Int) { self.limit = limit }
+    }
+
+    public let maxLineLength: Int
+    private var line: [UInt8] = []
+    private var lastWasCR = false
+    private var name: String?
+    private var data: [String] = []
+    private var hasData = false
+    private var id: String?
+
+    public init(maxLineLength: Int = 1 << 20) {
+        self.maxLineLength = maxLineLength
+    }
+
+    /// Feeds the next bytes; returns what they complete.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws -> [Item] {
+        var items: [Item] = []
+        for byte in bytes {
+            if lastWasCR {
+                lastWasCR = false
+                if byte == 0x0A { continue }
+            }
+            switch byte {
+            case 0x0A:
+                endLine(into: &items)
+            case 0x0D:
+                lastWasCR = true
+                endLine(into: &items)
+            default:
+                guard line.count < maxLineLength else { throw LineTooLong(limit: maxLineLength) }
+                line.append(byte)
+            }
+        }
+        return items
+    }
+
+    /// The stream ended: an unterminated last line is processed, a half-built event is dropped (as the spec says).
+    public mutating func finish() -> [Item] {
+        var items: [Item] = []
+        if !line.isEmpty {
+            endLine(into: &items)
+        }
+        return items
+    }
+
+    private mutating func endLine(into items: inout [Item]) {
+        defer { line.removeAll(keepingCapacity: true) }
+        guard !line.isEmpty else {
+            if hasData {
+                items.append(.event(Event(name: name, data: data.joined(separator: "\n"), id: id)))
+            }
+            name = nil
+            data.removeAll(keepingCapacity: true)
+            hasData = false
+            return
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        if text.hasPrefix(":") {
+            items.append(.comment(String(text.dropFirst()).trimmingLeadingSpace()))
+            return
+        }
+        let field: Substring
+        var value: Substring
+        if let colon = text.firstIndex(of: ":") {
+            field = text[..<colon]
+            value = text[text.index(after: colon)...]
+            if value.first == " " { value = value.dropFirst() }
+        } else {
+            field = Substring(text)
+            value = ""
+        }
+        switch field {
+        case "data":
+            data.append(String(value))
+            hasData = true
+        case "event":
+            name = String(value)
+        case "id":
+            if !value.contains("\u{0}") { id = String(value) }
+        default:
+            break
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingLeadingSpace() -> String {
+        first == " " ? String(dropFirst()) : self
+    }
+}

@@ -1,0 +1,29 @@
+import PaliadinCore
+
+/// Settings of the turn engine.
+public struct EngineConfiguration: Sendable {
+    /// Silence, thinking and deadline rules.
+    public var timing: TurnTimingPolicy
+    /// How often idle readers get a `ping` (default 25 s).
+    public var pingInterval: Duration
+    /// On shutdown, how long running turns may go on before they are closed as `interrupted`.
+    public var shutdownGrace: Duration
+    /// How often a reader of a turn that runs in no process it can see looks at the store again.
+    public var storePollInterval: Duration
+    /// The most earlier exchanges loaded for a stateless backend's conversation.
+    public var historyTurns: Int
+
+    public init(
+        timing: TurnTimingPolicy = TurnTimingPolicy(),
+        pingInterval: Duration = .seconds(25),
+        shutdownGrace: Duration = .seconds(10),
+        storePollInterval: Duration = .milliseconds(250),
+        historyTurns: Int = 20
+    ) {
+        self.timing = timing
+        self.pingInterval = pingInterval
+        self.shutdownGrace = shutdownGrace
+        self.storePollInterval = storePollInterval
+        self.historyTurns = historyTurns
+    }
+}

@@ -1,0 +1,80 @@
+import PaliadinCore
+import PaliadinStore
+
+/// Reads one turn's events for one reader, from a given point, without gaps or repeats.
+///
+/// While the turn runs in this process, events come from its live log the moment they are
+/// emitted; otherwise (the turn ended, or runs where this process cannot see it) from the
+/// store. Either way the reader only keeps its cursor and reads in bounded pages.
+public struct TurnReader: Sendable {
+    /// What the reader should send next.
+    public enum Item: Sendable {
+        /// Events in order, following on from the last ones.
+        case events([TurnEvent])
+        /// Nothing happened for a while: send a keep-alive.
+        case ping
+    }
+
+    public let turnID: TurnID
+    /// The sequence number of the last event handed out.
+    public private(set) var cursor: Int
+    private let hub: LiveTurnHub
+    private let store: any TurnStore
+    private let pollInterval: Duration
+    private let pingInterval: Duration
+    private let clock: EngineClock
+    private var finished = false
+    private static let pageSize = 256
+
+    init(turnID: TurnID, after seq: Int, hub: LiveTurnHub, store: any TurnStore, pollInterval: Duration, pingInterval: Duration, clock: EngineClock) {
+        self.turnID = turnID
+        self.cursor = max(seq, 0)
+        self.hub = hub
+        self.store = store
+        self.pollInterval = pollInterval
+        self.pingInterval = pingInterval
+        self.clock = clock
+    }
+
+    /// The next item, or `nil` once the turn's last event has been handed out (or lies
+    /// before the cursor).
+    public mutating func next() async throws -> Item? {
+        var idle = Duration.zero
+        while !finished {
+            try Task.checkCancellation()
+            if let log = hub.entry(for: turnID)?.log {
+                let (events, complete) = log.events(after: cursor, limit: Self.pageSize)
+                if let item = take(events) { return item }
+                if complete {
+                    finished = true
+                    return nil
+                }
+                if await log.wait(after: cursor) == .tick { return .ping }
+                continue
+            }
+            let events = try await store.events(of: turnID, after: cursor, limit: Self.pageSize)
+            if let item = take(events) { return item }
+            // Nothing new in the store and the turn does not run here: it has ended (and
+            // its last event is behind the cursor), or it runs in another process.
+            guard let row = try await store.turn(turnID), !row.status.isFinal else {
+                finished = true
+                return nil
+            }
+            if hub.entry(for: turnID) != nil { continue }
+            try await clock.sleep(for: pollInterval)
+            idle += pollInterval
+            if idle >= pingInterval {
+                idle = .zero
+                return .ping
+            }
+        }
+        return nil
+    }
+
+    private mutating func take(_ events: [TurnEvent]) -> Item? {
+        guard let last = events.last else { return nil }
+        cursor = last.seq
+        if last.kind.isTerminal { finished = true }
+        return .events(events)
+    }
+}

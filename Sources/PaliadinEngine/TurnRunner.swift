@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import PaliadinCore
+import PaliadinStore
+import Synchronization
+
+/// Runs one turn from its `meta` event to its last event: drives the backend, applies the
+/// silence / thinking / deadline rules with the injected clock, honours stop requests, and
+/// closes the row and the log together.
+struct TurnRunner: Sendable {
+    let record: TurnRecord
+    let request: BackendTurnRequest
+    let backend: any ChatBackend
+    let entry: LiveTurnHub.Entry
+    let writer: EventLogWriter
+    let store: any TurnStore
+    let timing: TurnTimingPolicy
+    let clock: EngineClock
+    let logger: Logger
+
+    /// How the turn came to an end.
+    enum Ending: Sendable {
+        case answered
+        case failed(ErrorPayload)
+        case stopped(StopReason)
+    }
+
+    func run() async {
+        let start = clock.now
+        let progress = SharedProgress(TurnProgress(watch: TurnWatch(policy: timing, mode: backend.mode)))
+        await emit(.meta, MetaPayload(turnID: record.id, startedAt: record.startedAt))
+
+        let ending = await withTaskGroup(of: Ending?.self) { group -> Ending in
+            group.addTask { await pumpBackend(progress: progress, start: start) }
+            group.addTask { await watch(progress: progress, start: start) }
+            group.addTask { await entry.control.waitForStop().map(Ending.stopped) }
+            var ending = Ending.stopped(.interrupted)
+            for await result in group {
+                if let result {
+                    ending = result
+                    break
+                }
+            }
+            group.cancelAll()
+            return ending
+        }
+        progress.withLock { $0.watch.finish() }
+        await close(ending: ending, progress: progress.withLock { $0 }, elapsed: clock.now - start)
+    }
+
+    // MARK: - Backend
+
+    private func pumpBackend(progress: SharedProgress, start: Duration) async -> Ending? {
+        do {
+            try await backend.runTurn(request) { event in
+                await handle(event, progress: progress, at: clock.now - start)
+            }
+            return .answered
+        } catch let failure as BackendFailure {
+            return .failed(ErrorPayload(code: failure.code, message: failure.message, retryable: failure.retryable))
+        } catch {
+            // Cancelled because the watch or a stop request ended the turn first.
+            if Task.isCancelled { return nil }
+            return .failed(ErrorPayload(code: TurnErrorCode.upstreamError, message: "\(error)", retryable: true))
+        }
+    }
+
+    private func handle(_ event: BackendEvent, progress: SharedProgress, at now: Duration) async {
+        switch event {
+        case .chunk(let text):
+            guard !text.isEmpty else { return }
+            progress.withLock { progress in
+                progress.watch.contentArrived(at: now)
+                progress.response += text
+                if progress.firstContent == nil { progress.firstContent = now }
+            }
+            await emit(.content, backend.mode == .streaming ? ContentPayload.delta(text) : ContentPayload.whole(text))
+        case .heartbeat:
+            if let payload = progress.withLock({ $0.watch.heartbeatArrived(at: now) }) {
+                await emit(.thinking, payload)
+            }
+        case .meta(let meta):
+            progress.withLock { progress in
+                progress.watch.activity(at: now)
+                progress.apply(meta)
+            }
+        case .conversation(let id):
+            progress.withLock { progress in
+                progress.watch.activity(at: now)
+                progress.conversationID = id
+            }
+        case .usage(let tokensIn, let tokensOut):
+            progress.withLock { progress in
+                progress.watch.activity(at: now)
+                if let tokensIn { progress.tokensIn = tokensIn }
+                if let tokensOut { progress.tokensOut = tokensOut }
+            }
+        }
+    }
+
+    // MARK: - Timing rules
+
+    private func watch(progress: SharedProgress, start: Duration) async -> Ending? {
+        while let wakeup = progress.withLock({ $0.watch.nextWakeup }) {
+            do {
+                try await clock.sleep(until: start + wakeup)
+            } catch {
+                return nil
+            }
+            let actions = progress.withLock { $0.watch.tick(at: clock.now - start) }
+            for action in actions {
+                switch action {
+                case .emitThinking(let payload):
+                    await emit(.thinking, payload)
+                case .fail(let error):
+                    return .failed(error)
+                }
+            }
+        }
+        return nil
+    }
+
+    // MARK: - Events
+
+    private func emit(_ kind: TurnEventKind, _ payload: some Encodable) async {
+        guard let event = entry.log.emit(kind, data: PayloadCoding.encode(payload)) else { return }
+        await writer.append(event)
+    }
+
+    // MARK: - Closing
+
+    private func close(ending: Ending, progress: TurnProgress, elapsed: Duration) async {
+        let finishedAt = Date()
+        let durationMS = Self.milliseconds(elapsed)
+        let ttftMS = progress.firstContent.map(Self.milliseconds)
+        var outcome = TurnOutcome(
+            status: .completed, response: progress.response, firstTokenAt: ttftMS.map { record.startedAt.addingTimeInterval(Double($0) / 1000) },
+            finishedAt: finishedAt, durationMS: durationMS, ttftMS: ttftMS, tokensIn: progress.tokensIn,
+            tokensOut: progress.tokensOut, usedTools: progress.usedTools, rowsSeen: progress.rowsSeen,
+            chipCount: progress.chipCount, classifierTag: progress.classifierTag, conversationID: progress.conversationID,
+            streamed: backend.mode == .streaming)
+        var failure: ErrorPayload?
+        switch ending {
+        case .answered:
+            break
+        case .failed(let error):
+            failure = error
+            outcome.status = .failed
+        case .stopped(.cancelled):
+            failure = ErrorPayload(code: TurnErrorCode.cancelled, message: "the turn was stopped", retryable: false)
+            outcome.status = .cancelled
+        case .stopped(.interrupted):
+            failure = ErrorPayload(code: TurnErrorCode.interrupted, message: "Paliadin shut down before the turn ended", retryable: true)
+            outcome.status = .interrupted
+        }
+        do {
+            try await writer.flush(turn: record.id)
+        } catch {
+            failure = ErrorPayload(code: TurnErrorCode.internalError, message: "could not save the turn's events: \(error)", retryable: true)
+            outcome.status = .failed
+        }
+        outcome.errorCode = failure?.code
+        outcome.errorMessage = failure?.message
+        let lastData: String
+        if let failure {
+            lastData = PayloadCoding.encode(failure)
+        } else {
+            lastData = PayloadCoding.encode(
+                EndPayload(
+                    turnID: record.id, usedTools: outcome.usedTools, rowsSeen: outcome.rowsSeen, chipCount: outcome.chipCount,
+                    classifierTag: outcome.classifierTag, durationMS: durationMS, ttftMS: ttftMS, streamed: outcome.streamed,
+                    tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut, conversationID: outcome.conversationID))
+        }
+        guard var last = entry.log.seal(failure == nil ? .end : .error, data: lastData) else { return }
+        do {
+            try await store.finishTurn(record.id, outcome: outcome, lastEvent: last)
+        } catch {
+            logger.error("could not close the turn", metadata: ["turn": "\(record.id)", "error": "\(error)"])
+            let internalError = ErrorPayload(code: TurnErrorCode.internalError, message: "could not save the turn: \(error)", retryable: true)
+            last = TurnEvent(turnID: record.id, seq: last.seq, kind: .error, data: PayloadCoding.encode(internalError))
+            outcome.status = .failed
+            outcome.errorCode = internalError.code
+        }
+        entry.log.publish(last: last)
+        logger.info(
+            "turn ended",
+            metadata: [
+                "turn": "\(record.id)", "status": "\(outcome.status.rawValue)", "error_code": "\(outcome.errorCode ?? "")",
+                "duration_ms": "\(durationMS)", "ttft_ms": "\(ttftMS.map(String.init) ?? "")", "backend": "\(backend.name)",
+            ])
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}

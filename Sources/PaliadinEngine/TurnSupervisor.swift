@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+import PaliadinCore
+import PaliadinStore
+import ServiceLifecycle
+import Synchronization
+
+/// Owns every turn running in this process.
+///
+/// Turns run detached from the request that started them, as children of this service's
+/// `run()`. On graceful shutdown it takes no new turns, gives running ones
+/// `shutdownGrace`, then stops the rest as `interrupted`.
+public final class TurnSupervisor: Service {
+    public let store: any TurnStore
+    public let backend: any ChatBackend
+    public let configuration: EngineConfiguration
+    public let conversation: ConversationBuilder
+    /// The turns running here, for readers and cancel.
+    public let hub = LiveTurnHub()
+    private let writer: EventLogWriter
+    private let clock: EngineClock
+    private let logger: Logger
+    private let jobs: AsyncStream<TurnJob>
+    private let jobsInput: AsyncStream<TurnJob>.Continuation
+    private let accepting = Atomic<Bool>(true)
+
+    struct TurnJob: Sendable {
+        let record: TurnRecord
+        let request: BackendTurnRequest
+        let entry: LiveTurnHub.Entry
+    }
+
+    public init(
+        store: any TurnStore, backend: any ChatBackend, conversation: ConversationBuilder,
+        configuration: EngineConfiguration = EngineConfiguration(), clock: EngineClock = .continuous, logger: Logger
+    ) {
+        self.store = store
+        self.backend = backend
+        self.conversation = conversation
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.writer = EventLogWriter(store: store, logger: logger)
+        (self.jobs, self.jobsInput) = AsyncStream.makeStream(of: TurnJob.self)
+    }
+
+    /// Closes turns a previous process left running as `interrupted`, keeping their partial text.
+    public func closeAbandonedTurns() async throws {
+        let closed = try await store.interruptRunningTurns(at: Date(), message: "Paliadin stopped before the turn ended")
+        if !closed.isEmpty {
+            logger.warning("closed turns left running by an earlier process", metadata: ["count": "\(closed.count)"])
+        }
+    }
+
+    /// Starts a turn; returns its row once it is written. Throws `EngineError.shuttingDown` during shutdown.
+    public func startTurn(_ new: NewTurn) async throws -> TurnRecord {
+        guard accepting.load(ordering: .relaxed) else { throw EngineError.shuttingDown }
+        let record = TurnRecord(
+            id: TurnID(), userID: new.userID, sessionID: new.sessionID, pageOrigin: new.pageOrigin,
+            contextJSON: new.context.map(PayloadCoding.encode), userMessage: new.userMessage, startedAt: Date(),
+            backend: backend.name, model: backend.model)
+        let history =
+            backend.keepsConversation
+            ? []
+            : try await store.pastExchanges(
+                userID: new.userID, sessionID: new.sessionID, before: record.startedAt, limit: configuration.historyTurns)
+        let messages = conversation.messages(
+            userMessage: new.userMessage, pageOrigin: new.pageOrigin, context: new.context, history: history)
+        let request = BackendTurnRequest(
+            turnID: record.id, userID: new.userID, sessionID: new.sessionID, messages: messages, conversationID: nil)
+        try await store.insertTurn(record)
+        let entry = hub.register(record.id)
+        if case .terminated = jobsInput.yield(TurnJob(record: record, request: request, entry: entry)) {
+            // Shutdown began between the check above and now: close the turn at once.
+            entry.control.stop(.interrupted)
+            await execute(TurnJob(record: record, request: request, entry: entry), clock: clock)
+            hub.remove(record.id)
+        }
+        return record
+    }
+
+    /// Asks a turn running here to stop. False when it does not run here (anymore).
+    @discardableResult
+    public func cancel(_ turnID: TurnID) -> Bool {
+        guard let entry = hub.entry(for: turnID) else { return false }
+        entry.control.stop(.cancelled)
+        return true
+    }
+
+    /// Stops taking new turns; running ones get the grace period. Called on graceful shutdown
+    /// (and by stream handlers when the server begins to shut down).
+    public func beginShutdown() {
+        guard accepting.exchange(false, ordering: .relaxed) else { return }
+        logger.info("turn supervisor shutting down", metadata: ["running": "\(hub.count)"])
+        jobsInput.finish()
+    }
+
+    /// True until shutdown begins.
+    public var isAccepting: Bool { accepting.load(ordering: .relaxed) }
+
+    /// A reader of a turn's events after `seq`.
+    public func reader(for turnID: TurnID, after seq: Int) -> TurnReader {
+        TurnReader(turnID: turnID, after: seq, hub: hub, store: store, pollInterval: configuration.storePollInterval,
+            pingInterval: configuration.pingInterval, clock: clock)
+    }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { keepAlive in
+            keepAlive.addTask { await self.tickReaders() }
+            await withDiscardingTaskGroup { turns in
+                await withGracefulShutdownHandler {
+                    for await job in jobs {
+                        turns.addTask {
+                            await self.execute(job, clock: self.clock)
+                            self.hub.remove(job.record.id)
+                        }
+                    }
+                } onGracefulShutdown: {
+                    self.beginShutdown()
+                }
+                await self.drain()
+            }
+            keepAlive.cancelAll()
+        }
+    }
+
+    /// Waits for running turns up to the grace period, then stops the rest as `interrupted`.
+    private func drain() async {
+        guard hub.count > 0 else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.hub.waitUntilEmpty() }
+            group.addTask { try? await self.clock.sleep(for: self.configuration.shutdownGrace) }
+            await group.next()
+            // Either every turn ended, or the grace period is over: stop what still runs;
+            // the turns then close themselves and the wait above returns.
+            let left = hub.controls
+            if !left.isEmpty {
+                logger.warning("interrupting turns still running after the grace period", metadata: ["count": "\(left.count)"])
+            }
+            for control in left { control.stop(.interrupted) }
+            group.cancelAll()
+        }
+    }
+
+    /// Wakes idle readers every ping interval so they send keep-alives.
+    private func tickReaders() async {
+        while !Task.isCancelled {
+            do {
+                try await clock.sleep(for: configuration.pingInterval)
+            } catch {
+                return
+            }
+            hub.tickAll()
+        }
+    }
+
+    private func execute(_ job: TurnJob, clock: EngineClock) async {
+        await TurnRunner(
+            record: job.record, request: job.request, backend: backend, entry: job.entry, writer: writer, store: store,
+            timing: configuration.timing, clock: clock, logger: logger
+        ).run()
+    }
+}

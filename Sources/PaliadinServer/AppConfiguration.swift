@@ -1,0 +1,49 @@
+import PaliadinCore
+import PaliadinEngine
+
+/// Everything `paliadin serve` can be told, with the contract's defaults.
+public struct AppConfiguration: Sendable {
+    /// Address to listen on.
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// SQLite database file (created with its folder when missing).
+    public var databasePath = "./data/paliadin.sqlite"
+    /// Base URL of the OpenAI-compatible backend, ending in its API version.
+    public var backendURL = "http://127.0.0.1:8081/v1"
+    /// Model name sent to the backend.
+    public var model = "smollm2"
+    /// API key for the backend, if it wants one. Never logged.
+    public var apiKey: String?
+    /// Users who may use the assistant (ids or emails, compared case-insensitively for emails).
+    public var owners: Set<String> = []
+    /// Dev mode: requests from loopback without credentials act as this user (an owner).
+    public var devUser: String?
+    /// When false none of the assistant's routes exist.
+    public var enabled = true
+    /// Turn engine settings (timing rules, keep-alive, shutdown grace).
+    public var engine = EngineConfiguration()
+    /// When a turn still pending is reported `lost` by `recover`.
+    public var recoveryGiveUp: Duration = .seconds(12 * 60)
+    /// Largest accepted request body.
+    public var maxBodyBytes = 64 * 1024
+    /// System prompt before the page context.
+    public var systemPrompt = "You are Paliadin, a helpful assistant embedded in a web application. Answer concisely."
+    /// Characters of earlier exchanges sent to a stateless backend.
+    public var historyBudget = 12_000
+    /// The `retry:` hint (milliseconds) sent at the start of every stream.
+    public var sseRetryMS = 2000
+
+    public init() {}
+
+    /// The owners, with the dev user added.
+    public var effectiveOwners: Set<String> {
+        var owners = Set(self.owners.map(Self.normalize))
+        if let devUser { owners.insert(Self.normalize(devUser)) }
+        return owners
+    }
+
+    /// User ids compare case-insensitively (they are usually emails).
+    public static func normalize(_ user: String) -> String {
+        user.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+}

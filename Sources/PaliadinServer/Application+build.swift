@@ -1,0 +1,50 @@
+import AsyncHTTPClient
+import Hummingbird
+import HummingbirdAuth
+import Logging
+import PaliadinBackends
+import PaliadinCore
+import PaliadinEngine
+import PaliadinStore
+
+/// Builds the Paliadin application: store, backend, turn supervisor and routes.
+public func buildApplication(_ configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+    let store = try SQLiteTurnStore(path: configuration.databasePath)
+    var clientConfiguration = HTTPClient.Configuration()
+    clientConfiguration.timeout = .init(connect: .seconds(10))
+    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+    let backend = OpenAICompatibleBackend(
+        baseURL: configuration.backendURL, model: configuration.model, apiKey: configuration.apiKey, httpClient: httpClient)
+    let supervisor = TurnSupervisor(
+        store: store, backend: backend,
+        conversation: ConversationBuilder(systemPrompt: configuration.systemPrompt, historyBudget: configuration.historyBudget),
+        configuration: configuration.engine, logger: logger)
+    let router = try buildRouter(configuration, store: store, supervisor: supervisor)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "paliadin"),
+        services: [HTTPClientService(client: httpClient), supervisor],
+        logger: logger)
+    app.beforeServerStarts {
+        try await store.migrate()
+        try await supervisor.closeAbandonedTurns()
+    }
+    return app
+}
+
+/// The routes of DESIGN.md §2. With `enabled` false none of them exist.
+func buildRouter(_ configuration: AppConfiguration, store: any TurnStore, supervisor: TurnSupervisor) throws -> Router<PaliadinRequestContext> {
+    let router = Router(context: PaliadinRequestContext.self)
+    guard configuration.enabled else { return router }
+    PageController(assets: try AssetLibrary()).addAssetRoutes(to: router)
+    let gated = router.group()
+        .add(middleware: PaliadinAuthenticator(store: store, devUser: configuration.devUser))
+        .add(middleware: OwnerGate(owners: configuration.effectiveOwners))
+    PageController(assets: try AssetLibrary()).addPageRoutes(to: gated)
+    TurnController(
+        supervisor: supervisor, store: store, configuration: configuration,
+        recovery: RecoveryRule(giveUpAfter: configuration.recoveryGiveUp)
+    ).addRoutes(to: gated.group("api/paliadin"))
+    AdminController(store: store).addRoutes(to: gated.group("api/admin/paliadin"))
+    return router
+}

@@ -1,0 +1,56 @@
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import PaliadinStore
+
+/// Finds out who is asking: a bearer token (stored hashed), or, in dev mode, any
+/// request from loopback that brings no credentials.
+struct PaliadinAuthenticator: AuthenticatorMiddleware {
+    typealias Context = PaliadinRequestContext
+    let store: any TurnStore
+    let devUser: String?
+
+    func authenticate(request: Request, context: Context) async throws -> PaliadinUser? {
+        if let bearer = request.headers.bearer {
+            guard let user = try await store.tokenUser(hash: TokenHasher.hash(bearer.token)) else { return nil }
+            return PaliadinUser(id: user)
+        }
+        if let devUser, request.headers[.authorization] == nil, context.isLoopback {
+            return PaliadinUser(id: devUser)
+        }
+        return nil
+    }
+}
+
+/// Lets owners through; answers 401 to strangers and 404 to users who are not owners
+/// (for them the assistant "does not exist").
+struct OwnerGate: RouterMiddleware {
+    typealias Context = PaliadinRequestContext
+    let owners: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let user = context.identity else {
+            throw APIError(.unauthorized, "authentication required", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        guard owners.contains(user.id) else { throw APIError.notFound }
+        return try await next(request, context)
+    }
+}
+
+/// Makes and hashes API tokens.
+public enum TokenHasher {
+    /// A new random token: `pal_` and 43 URL-safe base64 characters (256 bits).
+    public static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let text = Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return "pal_" + text
+    }
+
+    /// The SHA-256 of a token, in hex: what the store keeps.
+    public static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

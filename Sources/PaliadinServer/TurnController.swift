@@ -1,0 +1,181 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PaliadinCore
+import PaliadinEngine
+import PaliadinStore
+import ServiceLifecycle
+
+/// The chat API: start, stream, read, recover and cancel turns; history; reset.
+struct TurnController {
+    typealias Context = PaliadinRequestContext
+    let supervisor: TurnSupervisor
+    let store: any TurnStore
+    let configuration: AppConfiguration
+    let recovery: RecoveryRule
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("turn", use: startTurn)
+        group.get("stream/{id}", use: stream)
+        group.get("turn/{id}", use: turn)
+        group.get("turn/{id}/recover", use: recover)
+        group.post("turn/{id}/cancel", use: cancel)
+        group.get("history", use: history)
+        group.post("reset", use: reset)
+    }
+
+    /// `POST /api/paliadin/turn`
+    @Sendable func startTurn(request: Request, context: Context) async throws -> StartedTurn {
+        let user = try context.requireIdentity()
+        let body = try await decodeBody(request)
+        guard let message = body.userMessage, !message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw APIError(.badRequest, "user_message required")
+        }
+        var sessionID = body.sessionID?.trimmingCharacters(in: .whitespaces) ?? ""
+        if sessionID.isEmpty { sessionID = UUID().uuidString.lowercased() }
+        guard sessionID.count <= TurnRequestBody.maxSessionIDLength else {
+            throw APIError(.badRequest, "session_id is longer than \(TurnRequestBody.maxSessionIDLength) characters")
+        }
+        if let context = body.context, context.depth > TurnRequestBody.maxContextDepth {
+            throw APIError(.badRequest, "context nests deeper than \(TurnRequestBody.maxContextDepth) levels")
+        }
+        var pageOrigin = body.pageOrigin?.trimmingCharacters(in: .whitespaces)
+        if pageOrigin?.isEmpty ?? true { pageOrigin = body.context?["page_origin"]?.stringValue }
+        guard (pageOrigin?.count ?? 0) <= TurnRequestBody.maxPageOriginLength else {
+            throw APIError(.badRequest, "page_origin is longer than \(TurnRequestBody.maxPageOriginLength) characters")
+        }
+        let record: TurnRecord
+        do {
+            record = try await supervisor.startTurn(
+                NewTurn(userID: user.id, sessionID: sessionID, userMessage: message, pageOrigin: pageOrigin, context: body.context))
+        } catch EngineError.shuttingDown {
+            throw APIError(.serviceUnavailable, "Paliadin is shutting down; try again shortly", headers: [.retryAfter: "5"])
+        }
+        return StartedTurn(turnID: record.id.description, sseURL: "/api/paliadin/stream/\(record.id)")
+    }
+
+    /// `GET /api/paliadin/stream/{id}`: the turn's events as Server-Sent Events, from
+    /// `Last-Event-ID` or `?after=N` on; a finished turn replays and closes.
+    @Sendable func stream(request: Request, context: Context) async throws -> Response {
+        let record = try await ownedTurn(request, context)
+        let after = try resumePoint(request)
+        try await store.noteReader(of: record.id, resumed: after > 0)
+        let supervisor = self.supervisor
+        let retry = configuration.sseRetryMS
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream; charset=utf-8",
+            .cacheControl: "no-cache, no-transform",
+            HTTPField.Name("X-Accel-Buffering")!: "no",
+        ]
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "retry: \(retry)\n\n"))
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    try await withGracefulShutdownHandler {
+                        var reader = supervisor.reader(for: record.id, after: after)
+                        while let item = try await reader.next() {
+                            switch item {
+                            case .events(let events):
+                                try await writer.write(SSEFrame.encode(events))
+                            case .ping:
+                                try await writer.write(SSEFrame.ping)
+                            }
+                        }
+                    } onGracefulShutdown: {
+                        supervisor.beginShutdown()
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// `GET /api/paliadin/turn/{id}`
+    @Sendable func turn(request: Request, context: Context) async throws -> TurnView {
+        TurnView(try await ownedTurn(request, context))
+    }
+
+    /// `GET /api/paliadin/turn/{id}/recover`
+    @Sendable func recover(request: Request, context: Context) async throws -> TurnView {
+        let record = try await ownedTurn(request, context)
+        let state = recovery.state(status: record.status, response: record.response, startedAt: record.startedAt, now: Date())
+        return TurnView(record, recoveryState: state)
+    }
+
+    /// `POST /api/paliadin/turn/{id}/cancel`
+    @Sendable func cancel(request: Request, context: Context) async throws -> Response {
+        let record = try await ownedTurn(request, context)
+        guard record.status == .running else {
+            throw APIError(.conflict, "the turn already ended (\(record.status.rawValue))")
+        }
+        guard supervisor.cancel(record.id) else {
+            throw APIError(.conflict, "the turn is not running in this process")
+        }
+        return try jsonResponse(["ok": true], status: .accepted)
+    }
+
+    /// `GET /api/paliadin/history?session=&limit=`
+    @Sendable func history(request: Request, context: Context) async throws -> [TurnView] {
+        let user = try context.requireIdentity()
+        let session = request.uri.queryParameters.get("session")?.trimmingCharacters(in: .whitespaces) ?? ""
+        guard !session.isEmpty else { return [] }
+        var limit = 50
+        if let raw = request.uri.queryParameters.get("limit"), let value = Int(raw), value > 0 {
+            limit = min(value, 200)
+        }
+        return try await store.history(userID: user.id, sessionID: session, limit: limit).map { TurnView($0) }
+    }
+
+    /// `POST /api/paliadin/reset`: the next turn starts a fresh conversation.
+    @Sendable func reset(request: Request, context: Context) async throws -> OKResponse {
+        let user = try context.requireIdentity()
+        try await store.resetConversation(userID: user.id, at: Date())
+        return OKResponse(ok: true)
+    }
+
+    // MARK: - Helpers
+
+    private func decodeBody(_ request: Request) async throws -> TurnRequestBody {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, "request body is larger than \(configuration.maxBodyBytes) bytes")
+        }
+        do {
+            return try JSONDecoder().decode(TurnRequestBody.self, from: Data(buffer: buffer))
+        } catch {
+            throw APIError.invalidJSON
+        }
+    }
+
+    /// The turn named in the path, if the caller owns it; 400 for a malformed id, 404 otherwise.
+    private func ownedTurn(_ request: Request, _ context: Context) async throws -> TurnRecord {
+        let user = try context.requireIdentity()
+        guard let text = context.parameters.get("id"), let id = TurnID(text) else { throw APIError.invalidTurnID }
+        guard let record = try await store.turn(id), record.userID == user.id else { throw APIError.notFound }
+        return record
+    }
+
+    /// Where a reader resumes: `Last-Event-ID` (sent by a reconnecting EventSource), else `?after=N`, else 0.
+    private func resumePoint(_ request: Request) throws -> Int {
+        if let header = request.headers[HTTPField.Name("Last-Event-ID")!]?.trimmingCharacters(in: .whitespaces), !header.isEmpty {
+            guard let value = Int(header), value >= 0 else { throw APIError(.badRequest, "Last-Event-ID must be an event number") }
+            return value
+        }
+        if let raw = request.uri.queryParameters.get("after") {
+            guard let value = Int(raw), value >= 0 else { throw APIError(.badRequest, "after must be an event number") }
+            return value
+        }
+        return 0
+    }
+}
+
+/// A small JSON response with a status other than 200.
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
+    Response(
+        status: status, headers: [.contentType: "application/json; charset=utf-8"],
+        body: .init(byteBuffer: ByteBuffer(string: PayloadCoding.encode(value))))
+}

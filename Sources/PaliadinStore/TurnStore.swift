@@ -1,0 +1,80 @@
+import Foundation
+import PaliadinCore
+
+/// Durable storage of turns, their event logs, conversation resets and API tokens.
+///
+/// One implementation per database; all pass the same store test suite.
+public protocol TurnStore: Sendable {
+    /// Creates or upgrades the schema. Safe to call on every start.
+    func migrate() async throws
+
+    /// Writes a new turn row (status `running`).
+    func insertTurn(_ record: TurnRecord) async throws
+
+    /// Appends events to their turns' logs, in one transaction.
+    func appendEvents(_ events: [TurnEvent]) async throws
+
+    /// Closes a turn: writes its outcome and its last event together, in one transaction.
+    /// Does nothing (returns false) when the turn is already closed.
+    @discardableResult
+    func finishTurn(_ id: TurnID, outcome: TurnOutcome, lastEvent: TurnEvent) async throws -> Bool
+
+    /// The turn's row, or `nil`.
+    func turn(_ id: TurnID) async throws -> TurnRecord?
+
+    /// Events of a turn with a sequence number above `seq`, ascending, at most `limit`.
+    func events(of id: TurnID, after seq: Int, limit: Int) async throws -> [TurnEvent]
+
+    /// The latest `limit` turns of one user's session, oldest first.
+    func history(userID: String, sessionID: String, limit: Int) async throws -> [TurnRecord]
+
+    /// The session's completed exchanges started after the user's last conversation reset, oldest first.
+    func pastExchanges(userID: String, sessionID: String, before: Date, limit: Int) async throws -> [PastExchange]
+
+    /// The `limit` most recent turns of everyone, newest first.
+    func recentTurns(limit: Int) async throws -> [TurnRecord]
+
+    /// Aggregates for the dashboard.
+    func stats(now: Date) async throws -> TurnStats
+
+    /// Counts a reader that opened the turn's stream (a resume when it came with an event id).
+    func noteReader(of id: TurnID, resumed: Bool) async throws
+
+    /// Closes every turn still `running` as `interrupted`, keeping the text its log holds,
+    /// and appends an `error` event to each log. Returns the closed turns.
+    func interruptRunningTurns(at date: Date, message: String) async throws -> [TurnID]
+
+    /// Remembers that the user started a fresh conversation at `date`.
+    func resetConversation(userID: String, at date: Date) async throws
+
+    /// Stores a hashed API token for a user.
+    func insertToken(_ token: StoredToken) async throws
+
+    /// The user of an unrevoked token with this hash, or `nil`.
+    func tokenUser(hash: String) async throws -> String?
+
+    /// Revokes a token by its id; false when there is none.
+    func revokeToken(id: String, at date: Date) async throws -> Bool
+
+    /// All tokens (without their secrets), newest first.
+    func tokens() async throws -> [StoredToken]
+}
+
+/// An API token as stored: only the SHA-256 of its secret.
+public struct StoredToken: Sendable, Equatable {
+    public var id: String
+    public var userID: String
+    public var hash: String
+    public var label: String
+    public var createdAt: Date
+    public var revokedAt: Date?
+
+    public init(id: String, userID: String, hash: String, label: String, createdAt: Date, revokedAt: Date? = nil) {
+        self.id = id
+        self.userID = userID
+        self.hash = hash
+        self.label = label
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}

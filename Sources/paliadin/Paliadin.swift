@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `paliadin` command.
+@main
+struct Paliadin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A self-hosted AI assistant gateway for web apps.",
+        subcommands: [Serve.self, TokenCommand.self, Migrate.self],
+        defaultSubcommand: Serve.self)
+}

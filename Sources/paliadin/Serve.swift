@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PaliadinServer
+
+/// `paliadin serve`: runs the gateway.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Paliadin server.",
+        discussion: """
+            Every option can also be set by the environment variable named in its help; a flag wins \
+            over the environment. Durations take ms, s, m or h (a plain number is seconds).
+            """)
+
+    @Option(help: "Address to listen on, host:port. [env PALIADIN_LISTEN, default 127.0.0.1:8080]")
+    var listen: String?
+
+    @Option(help: "SQLite database file; created with its folder when missing. [env PALIADIN_DATABASE, default ./data/paliadin.sqlite]")
+    var database: String?
+
+    @Option(help: "Base URL of the OpenAI-compatible backend, e.g. http://127.0.0.1:8081/v1. [env PALIADIN_BACKEND_URL]")
+    var backendURL: String?
+
+    @Option(help: "Model name sent to the backend. [env PALIADIN_MODEL, default smollm2]")
+    var model: String?
+
+    @Option(help: "API key for the backend; prefer the environment variable, flags show in process lists. [env PALIADIN_API_KEY]")
+    var apiKey: String?
+
+    @Option(help: "Comma-separated user ids or emails allowed to use the assistant. [env PALIADIN_OWNERS]")
+    var owners: String?
+
+    @Option(help: "Dev mode: requests from loopback without credentials act as this user, who is an owner. [env PALIADIN_DEV_USER]")
+    var devUser: String?
+
+    @Option(help: "false: none of the assistant's routes exist. [env PALIADIN_ENABLED, default true]")
+    var enabled: String?
+
+    @Option(help: "A streaming backend silent this long fails the turn (upstream_silence). [env PALIADIN_SILENCE_TIMEOUT, default 90s]")
+    var silenceTimeout: String?
+
+    @Option(help: "Interval of 'thinking' events while the backend is silent. [env PALIADIN_THINKING_INTERVAL, default 5s]")
+    var thinkingInterval: String?
+
+    @Option(help: "Hard ceiling of a streaming turn (upstream_timeout). [env PALIADIN_TURN_DEADLINE, default 30m]")
+    var turnDeadline: String?
+
+    @Option(help: "Hard ceiling of a one-shot backend. [env PALIADIN_ONESHOT_DEADLINE, default 150s]")
+    var oneShotDeadline: String?
+
+    @Option(help: "Keep-alive 'ping' interval on idle streams. [env PALIADIN_PING_INTERVAL, default 25s]")
+    var pingInterval: String?
+
+    @Option(help: "On shutdown, time running turns get before they are closed as interrupted. [env PALIADIN_SHUTDOWN_GRACE, default 10s]")
+    var shutdownGrace: String?
+
+    @Option(help: "A turn pending this long is reported 'lost' by recover. [env PALIADIN_RECOVER_GIVE_UP, default 12m]")
+    var recoverGiveUp: String?
+
+    @Option(help: "Largest accepted request body in bytes. [env PALIADIN_MAX_BODY, default 65536]")
+    var maxBody: String?
+
+    @Option(help: "System prompt placed before the page context. [env PALIADIN_SYSTEM_PROMPT]")
+    var systemPrompt: String?
+
+    @Option(help: "Characters of earlier exchanges sent along to a stateless backend. [env PALIADIN_HISTORY_BUDGET, default 12000]")
+    var historyBudget: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error. [env PALIADIN_LOG_LEVEL, default info]")
+    var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings = SettingSource(flags: self, environment: environment)
+        let configuration = try settings.configuration()
+        let level = settings.value(logLevel, "PALIADIN_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "paliadin")
+        let app = try await buildApplication(configuration, logger: logger)
+        let base = "http://\(configuration.host):\(configuration.port)"
+        print("Paliadin chat page: \(base)/paliadin  (dashboard: \(base)/admin/paliadin)")
+        if let devUser = configuration.devUser {
+            print("Dev mode: requests from this machine act as \(devUser); no login needed.")
+        } else {
+            print("Log in with a bearer token: paliadin token create --user EMAIL")
+        }
+        try await app.runService()
+    }
+}
+
+/// Reads each setting from its flag, else its environment variable.
+struct SettingSource {
+    let flags: Serve
+    let environment: [String: String]
+
+    func value(_ flag: String?, _ variable: String) -> String? {
+        if let flag { return flag }
+        if let value = environment[variable], !value.isEmpty { return value }
+        return nil
+    }
+
+    func configuration() throws -> AppConfiguration {
+        var configuration = AppConfiguration()
+        if let listen = value(flags.listen, "PALIADIN_LISTEN") {
+            guard let address = SettingValue.listenAddress(listen) else { throw ValidationError("listen must be host:port, got '\(listen)'") }
+            (configuration.host, configuration.port) = address
+        }
+        if let database = value(flags.database, "PALIADIN_DATABASE") { configuration.databasePath = database }
+        if let url = value(flags.backendURL, "PALIADIN_BACKEND_URL") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ValidationError("backend URL must start with http:// or https://, got '\(url)'")
+            }
+            configuration.backendURL = url
+        }
+        if let model = value(flags.model, "PALIADIN_MODEL") { configuration.model = model }
+        configuration.apiKey = value(flags.apiKey, "PALIADIN_API_KEY")
+        if let owners = value(flags.owners, "PALIADIN_OWNERS") { configuration.owners = Set(SettingValue.list(owners)) }
+        configuration.devUser = value(flags.devUser, "PALIADIN_DEV_USER")
+        if let enabled = value(flags.enabled, "PALIADIN_ENABLED") {
+            guard let flag = SettingValue.bool(enabled) else { throw ValidationError("enabled must be true or false, got '\(enabled)'") }
+            configuration.enabled = flag
+        }
+        try duration(flags.silenceTimeout, "PALIADIN_SILENCE_TIMEOUT") { configuration.engine.timing.silenceLimit = $0 }
+        try duration(flags.thinkingInterval, "PALIADIN_THINKING_INTERVAL") { configuration.engine.timing.thinkingInterval = $0 }
+        try duration(flags.turnDeadline, "PALIADIN_TURN_DEADLINE") { configuration.engine.timing.streamingDeadline = $0 }
+        try duration(flags.oneShotDeadline, "PALIADIN_ONESHOT_DEADLINE") { configuration.engine.timing.oneShotDeadline = $0 }
+        try duration(flags.pingInterval, "PALIADIN_PING_INTERVAL") { configuration.engine.pingInterval = $0 }
+        try duration(flags.shutdownGrace, "PALIADIN_SHUTDOWN_GRACE") { configuration.engine.shutdownGrace = $0 }
+        try duration(flags.recoverGiveUp, "PALIADIN_RECOVER_GIVE_UP") { configuration.recoveryGiveUp = $0 }
+        if let maxBody = value(flags.maxBody, "PALIADIN_MAX_BODY") {
+            guard let bytes = Int(maxBody), bytes > 0 else { throw ValidationError("max body must be a positive number of bytes") }
+            configuration.maxBodyBytes = bytes
+        }
+        if let prompt = value(flags.systemPrompt, "PALIADIN_SYSTEM_PROMPT") { configuration.systemPrompt = prompt }
+        if let budget = value(flags.historyBudget, "PALIADIN_HISTORY_BUDGET") {
+            guard let chars = Int(budget), chars >= 0 else { throw ValidationError("history budget must be a number of characters") }
+            configuration.historyBudget = chars
+        }
+        return configuration
+    }
+
+    private func duration(_ flag: String?, _ variable: String, apply: (Duration) -> Void) throws {
+        guard let text = value(flag, variable) else { return }
+        guard let duration = SettingValue.duration(text), duration > .zero else {
+            throw ValidationError("\(variable) must be a positive duration like 90s or 250ms, got '\(text)'")
+        }
+        apply(duration)
+    }
+}

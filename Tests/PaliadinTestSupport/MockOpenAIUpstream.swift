@@ -1,0 +1,151 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// An in-process OpenAI-compatible chat completions server for tests.
+///
+/// What it does is steered by the last user message of each request, so one server can
+/// play many parts at once:
+/// - `mock:chunks=N delay=Xms` streams `N` chunks (`t1 `, `t2 `, ...) `X` ms apart, then usage and `[DONE]`
+/// - `mock:status=500` (or any status) answers with that status and a JSON error
+/// - `mock:cut=K` streams `K` chunks, then drops the connection without `[DONE]`
+/// - `mock:silent` sends the response head and then nothing until the client leaves
+/// - `mock:pings=K delay=Xms` sends `K` comment keep-alives `X` ms apart, then one chunk
+/// - `mock:garbage` sends a chunk that is not JSON
+/// - anything else: the answer `Hello from the mock.` in three chunks
+public final class MockOpenAIUpstream: Sendable {
+    /// Bodies of the requests received, oldest first.
+    public var requests: [JSONRequest] { received.withLock { $0 } }
+    private let received = Mutex<[JSONRequest]>([])
+
+    /// The part of a request the tests look at.
+    public struct JSONRequest: Sendable, Decodable {
+        public struct Message: Sendable, Decodable {
+            public var role: String
+            public var content: String
+        }
+
+        public var model: String
+        public var stream: Bool?
+        public var messages: [Message]
+    }
+
+    public init() {}
+
+    /// The answer the default script produces.
+    public static let defaultAnswer = "Hello from the mock."
+
+    /// Runs the mock on a free loopback port for the duration of `body`, handing it the base URL (`http://127.0.0.1:PORT/v1`).
+    public func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+        let router = Router()
+        router.post("v1/chat/completions") { request, context in try await self.complete(request, context: context) }
+        let (portStream, portInput) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "mock-upstream"),
+            onServerRunning: { channel in
+                portInput.yield(channel.localAddress?.port ?? 0)
+                portInput.finish()
+            },
+            logger: Logger(label: "mock-upstream"))
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await app.run()
+                return nil
+            }
+            var port = 0
+            for await value in portStream { port = value }
+            let result = try await body("http://127.0.0.1:\(port)/v1")
+            group.cancelAll()
+            return result
+        }
+    }
+
+    private func complete(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let parsed = try JSONDecoder().decode(JSONRequest.self, from: Data(buffer: body))
+        received.withLock { $0.append(parsed) }
+        let script = Script(parsed.messages.last(where: { $0.role == "user" })?.content ?? "")
+        if let status = script.status {
+            return Response(
+                status: .init(code: status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"mock failure \#(status)","type":"server_error"}}"#)))
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream"],
+            body: ResponseBody { writer in
+                try await writer.write(Self.frame(#"{"choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}"#))
+                switch script.kind {
+                case .silent:
+                    try await Task.sleep(for: .seconds(3600))
+                case .garbage:
+                    try await writer.write(ByteBuffer(string: "data: {not json\n\n"))
+                case .pings(let count):
+                    for _ in 0..<count {
+                        try await Task.sleep(for: script.delay)
+                        try await writer.write(ByteBuffer(string: ": ping\n\n"))
+                    }
+                    try await writer.write(Self.content("pong"))
+                case .chunks(let texts, let cut):
+                    for (index, text) in texts.enumerated() {
+                        if index > 0, script.delay > .zero { try await Task.sleep(for: script.delay) }
+                        try await writer.write(Self.content(text))
+                    }
+                    if cut { throw CutConnection() }
+                }
+                try await writer.write(Self.frame(#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#))
+                try await writer.write(Self.frame(#"{"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}}"#))
+                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                try await writer.finish(nil)
+            })
+    }
+
+    struct CutConnection: Error {}
+
+    static func frame(_ json: String) -> ByteBuffer {
+        ByteBuffer(string: "data: \(json)\n\n")
+    }
+
+    static func content(_ text: String) -> ByteBuffer {
+        let escaped = String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
+        return frame(#"{"choices":[{"index":0,"delta":{"content":\#(escaped)},"finish_reason":null}]}"#)
+    }
+
+    /// The behaviour a message asks for.
+    struct Script {
+        enum Kind {
+            case chunks([String], cut: Bool)
+            case silent
+            case garbage
+            case pings(Int)
+        }
+
+        var kind: Kind = .chunks(["Hello", " from the", " mock."], cut: false)
+        var status: Int?
+        var delay: Duration = .zero
+
+        init(_ message: String) {
+            guard let start = message.range(of: "mock:") else { return }
+            for word in message[start.upperBound...].split(separator: " ") {
+                let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+                let value = parts.count > 1 ? parts[1] : ""
+                switch parts[0] {
+                case "chunks": kind = .chunks((1...max(Int(value) ?? 1, 1)).map { "t\($0) " }, cut: false)
+                case "cut": kind = .chunks((1...max(Int(value) ?? 1, 1)).map { "t\($0) " }, cut: true)
+                case "status": status = Int(value)
+                case "silent": kind = .silent
+                case "garbage": kind = .garbage
+                case "pings": kind = .pings(Int(value) ?? 1)
+                case "delay": delay = .milliseconds(Int(value.replacingOccurrences(of: "ms", with: "")) ?? 0)
+                default: break
+                }
+            }
+        }
+    }
+
+    /// The answer `mock:chunks=N` produces.
+    public static func chunkedAnswer(_ count: Int) -> String {
+        (1...count).map { "t\($0) " }.joined()
+    }
+}
