@@ -12,6 +12,9 @@ public func buildApplication(_ configuration: AppConfiguration, logger: Logger) 
     let store = try SQLiteTurnStore(path: configuration.databasePath)
     var clientConfiguration = HTTPClient.Configuration()
     clientConfiguration.timeout = .init(connect: .seconds(10))
+    // A backend that refuses connections should fail the turn at once (backend_unavailable),
+    // not be retried until the request deadline.
+    clientConfiguration.connectionPool.retryConnectionEstablishment = false
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     let backend = OpenAICompatibleBackend(
         baseURL: configuration.backendURL, model: configuration.model, apiKey: configuration.apiKey, httpClient: httpClient)

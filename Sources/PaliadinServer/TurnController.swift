@@ -66,6 +66,8 @@ struct TurnController {
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
             .cacheControl: "no-cache, no-transform",
+            // The server closes the connection when a stream ends; say so, so clients do not reuse it.
+            .connection: "close",
             HTTPField.Name("X-Accel-Buffering")!: "no",
         ]
         return Response(
