@@ -99,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PaliadinStoreTests",
-            dependencies: ["PaliadinStore"],
+            dependencies: ["PaliadinStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -109,7 +109,13 @@ let package = Package(
         ),
         .testTarget(
             name: "PaliadinEngineTests",
-            dependencies: ["PaliadinEngine", "PaliadinTestSupport"],
+            dependencies: [
+                "PaliadinEngine",
+                "PaliadinBackends",
+                "PaliadinTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -14,6 +14,8 @@ public actor EventLogWriter {
     private var appended = 0
     private var written = 0
     private var draining = false
+    /// How many transactions the writer has made (for tests and metrics).
+    public private(set) var batchesWritten = 0
     private var failures: [TurnID: any Error] = [:]
     private var waiters: [(target: Int, continuation: CheckedContinuation<Void, any Error>)] = []
 
@@ -53,6 +55,7 @@ public actor EventLogWriter {
             pending.removeFirst(batch.count)
             do {
                 try await store.appendEvents(batch)
+                batchesWritten += 1
             } catch {
                 logger.error("event log write failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
                 for event in batch { failures[event.turnID] = error }

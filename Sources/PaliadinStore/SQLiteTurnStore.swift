@@ -238,6 +238,11 @@ public final class SQLiteTurnStore: TurnStore {
         try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
     }
 
+    /// Runs a statement directly; for tests that need to put the file in a given state.
+    public func executeForTesting(_ sql: String) async throws {
+        try await pool.write { db in try db.execute(sql: sql) }
+    }
+
     // MARK: - Row mapping
 
     private static func insert(_ event: TurnEvent, in db: Database) throws {

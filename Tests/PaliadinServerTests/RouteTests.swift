@@ -215,7 +215,7 @@ struct RouteTests {
                             userMessage: "q", startedAt: Date().addingTimeInterval(-age), backend: "openai", model: "m"))
                 }
                 try await insert(failed, age: 5)
-                try await store.finishTurn(
+                _ = try await store.finishTurn(
                     failed,
                     outcome: TurnOutcome(status: .failed, response: "", errorCode: "upstream_error", finishedAt: Date(), durationMS: 10),
                     lastEvent: TurnEvent(turnID: failed, seq: 1, kind: .error, data: "{}"))

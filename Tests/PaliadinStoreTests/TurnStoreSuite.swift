@@ -1,0 +1,192 @@
+import Foundation
+import PaliadinCore
+import PaliadinStore
+import Testing
+
+/// The store test suite: every store implementation must pass it.
+@Suite("TurnStore suite")
+struct TurnStoreSuite {
+    /// The stores under test, each fresh.
+    static func stores() async throws -> [(name: String, store: any TurnStore)] {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("paliadin-store-\(UUID().uuidString)/db.sqlite").path
+        let sqlite = try SQLiteTurnStore(path: path)
+        try await sqlite.migrate()
+        return [("sqlite", sqlite)]
+    }
+
+    func record(_ user: String = "u@x", session: String = "s", message: String = "q", at date: Date = Date()) -> TurnRecord {
+        TurnRecord(
+            id: TurnID(), userID: user, sessionID: session, pageOrigin: "/p", contextJSON: #"{"a":1}"#, userMessage: message,
+            startedAt: date, backend: "openai", model: "m")
+    }
+
+    func content(_ id: TurnID, _ seq: Int, _ text: String) -> TurnEvent {
+        TurnEvent(turnID: id, seq: seq, kind: .content, data: PayloadCoding.encode(ContentPayload.delta(text)))
+    }
+
+    @Test("a turn's row round-trips and closes once, with its last event")
+    func rowLifecycle() async throws {
+        for (name, store) in try await Self.stores() {
+            let turn = record()
+            try await store.insertTurn(turn)
+            let stored = try #require(try await store.turn(turn.id), "\(name)")
+            #expect(stored.status == .running)
+            #expect(stored.contextJSON == #"{"a":1}"#)
+            #expect(abs(stored.startedAt.timeIntervalSince(turn.startedAt)) < 0.001)
+            let outcome = TurnOutcome(
+                status: .completed, response: "answer", finishedAt: Date(), durationMS: 120, ttftMS: 15, tokensIn: 3, tokensOut: 4,
+                usedTools: ["search"], rowsSeen: [1, 2], chipCount: 2, classifierTag: "tag", conversationID: "c1", streamed: true)
+            let end = TurnEvent(turnID: turn.id, seq: 1, kind: .end, data: "{}")
+            #expect(try await store.finishTurn(turn.id, outcome: outcome, lastEvent: end))
+            #expect(try await store.finishTurn(turn.id, outcome: outcome, lastEvent: end) == false, "closing twice does nothing")
+            let closed = try #require(try await store.turn(turn.id))
+            #expect(closed.status == .completed)
+            #expect(closed.response == "answer")
+            #expect(closed.usedTools == ["search"])
+            #expect(closed.rowsSeen == [1, 2])
+            #expect(closed.ttftMS == 15)
+            #expect(closed.tokensOut == 4)
+            #expect(closed.conversationID == "c1")
+            #expect(closed.streamed)
+            #expect(try await store.events(of: turn.id, after: 0, limit: 10).map(\.kind) == [.end])
+            #expect(try await store.turn(TurnID()) == nil)
+        }
+    }
+
+    @Test("events page in order after a sequence number")
+    func eventPaging() async throws {
+        for (_, store) in try await Self.stores() {
+            let turn = record()
+            try await store.insertTurn(turn)
+            try await store.appendEvents((1...10).map { content(turn.id, $0, "t\($0)") })
+            let page = try await store.events(of: turn.id, after: 3, limit: 4)
+            #expect(page.map(\.seq) == [4, 5, 6, 7])
+            #expect(try await store.events(of: turn.id, after: 10, limit: 4).isEmpty)
+            await #expect(throws: (any Error).self) {
+                try await store.appendEvents([content(turn.id, 5, "duplicate")])
+            }
+        }
+    }
+
+    @Test("history is one user's session, latest N, oldest first; past exchanges respect reset")
+    func historyAndConversation() async throws {
+        for (_, store) in try await Self.stores() {
+            let start = Date().addingTimeInterval(-100)
+            var ids: [TurnID] = []
+            for index in 0..<5 {
+                let turn = record(message: "q\(index)", at: start.addingTimeInterval(Double(index)))
+                ids.append(turn.id)
+                try await store.insertTurn(turn)
+                _ = try await store.finishTurn(
+                    turn.id, outcome: TurnOutcome(status: index == 2 ? .failed : .completed, response: "a\(index)", finishedAt: Date(), durationMS: 1),
+                    lastEvent: TurnEvent(turnID: turn.id, seq: 1, kind: .end, data: "{}"))
+            }
+            try await store.insertTurn(record("other@x", message: "not mine"))
+            try await store.insertTurn(record(session: "other", message: "other session"))
+            let latest = try await store.history(userID: "u@x", sessionID: "s", limit: 3)
+            #expect(latest.map(\.userMessage) == ["q2", "q3", "q4"])
+            let past = try await store.pastExchanges(userID: "u@x", sessionID: "s", before: Date(), limit: 10)
+            #expect(past.map(\.userMessage) == ["q0", "q1", "q3", "q4"], "only completed turns")
+            try await store.resetConversation(userID: "u@x", at: start.addingTimeInterval(2.5))
+            let afterReset = try await store.pastExchanges(userID: "u@x", sessionID: "s", before: Date(), limit: 10)
+            #expect(afterReset.map(\.userMessage) == ["q3", "q4"])
+            let recent = try await store.recentTurns(limit: 2)
+            #expect(recent.count == 2)
+            #expect(recent.first?.startedAt ?? .distantPast >= recent.last?.startedAt ?? .distantFuture)
+        }
+    }
+
+    @Test("turns left running are closed as interrupted with the text of their log and a final error event")
+    func interruptRunning() async throws {
+        for (_, store) in try await Self.stores() {
+            let running = record()
+            try await store.insertTurn(running)
+            try await store.appendEvents([content(running.id, 1, "par"), content(running.id, 2, "tial")])
+            let done = record()
+            try await store.insertTurn(done)
+            _ = try await store.finishTurn(
+                done.id, outcome: TurnOutcome(status: .completed, response: "x", finishedAt: Date(), durationMS: 1),
+                lastEvent: TurnEvent(turnID: done.id, seq: 1, kind: .end, data: "{}"))
+            let closed = try await store.interruptRunningTurns(at: Date(), message: "stopped")
+            #expect(closed == [running.id])
+            let row = try #require(try await store.turn(running.id))
+            #expect(row.status == .interrupted)
+            #expect(row.response == "partial")
+            #expect(row.errorCode == "interrupted")
+            let last = try #require(try await store.events(of: running.id, after: 0, limit: 10).last)
+            #expect(last.seq == 3)
+            #expect(last.kind == .error)
+            #expect(try await store.turn(done.id)?.status == .completed)
+            #expect(try await store.interruptRunningTurns(at: Date(), message: "again").isEmpty)
+        }
+    }
+
+    @Test("tokens: stored hashed, found by hash, revocable")
+    func tokens() async throws {
+        for (_, store) in try await Self.stores() {
+            try await store.insertToken(StoredToken(id: "t1", userID: "u@x", hash: "abc", label: "cli", createdAt: Date()))
+            #expect(try await store.tokenUser(hash: "abc") == "u@x")
+            #expect(try await store.tokenUser(hash: "nope") == nil)
+            #expect(try await store.revokeToken(id: "t1", at: Date()))
+            #expect(try await store.revokeToken(id: "t1", at: Date()) == false)
+            #expect(try await store.tokenUser(hash: "abc") == nil)
+            #expect(try await store.tokens().first?.revokedAt != nil)
+        }
+    }
+
+    @Test("reader counts and stats")
+    func readersAndStats() async throws {
+        for (_, store) in try await Self.stores() {
+            let turn = record()
+            try await store.insertTurn(turn)
+            try await store.noteReader(of: turn.id, resumed: false)
+            try await store.noteReader(of: turn.id, resumed: true)
+            let row = try #require(try await store.turn(turn.id))
+            #expect(row.readerConnects == 2)
+            #expect(row.readerResumes == 1)
+            let stats = try await store.stats(now: Date())
+            #expect(stats.turnsTotal == 1)
+            #expect(stats.running == 1)
+        }
+    }
+}
+
+@Suite("SQLite specifics")
+struct SQLiteStoreTests {
+    @Test("migrations are idempotent; a newer schema is refused; the file passes the integrity check")
+    func migrations() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-mig-\(UUID().uuidString)/db.sqlite").path
+        let store = try SQLiteTurnStore(path: path)
+        try await store.migrate()
+        try await store.migrate()
+        #expect(try await store.integrityCheck() == "ok")
+        let raw = try SQLiteTurnStore(path: path)
+        try await raw.migrate()
+        // Pretend a newer Paliadin wrote the file.
+        try await raw.executeForTesting("INSERT INTO schema_version (version) VALUES (99)")
+        await #expect(throws: StoreError.self) { try await SQLiteTurnStore(path: path).migrate() }
+    }
+
+    @Test("the event log writer batches and flushes")
+    func writerBatches() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-w-\(UUID().uuidString)/db.sqlite").path
+        let store = try SQLiteTurnStore(path: path)
+        try await store.migrate()
+        let turn = TurnRecord(
+            id: TurnID(), userID: "u", sessionID: "s", pageOrigin: nil, contextJSON: nil, userMessage: "q", startedAt: Date(),
+            backend: "b", model: "m")
+        try await store.insertTurn(turn)
+        let writer = EventLogWriter(store: store, logger: .init(label: "test"), maxBatch: 64)
+        for seq in 1...1000 {
+            await writer.append(TurnEvent(turnID: turn.id, seq: seq, kind: .content, data: #"{"delta":"x"}"#))
+        }
+        try await writer.flush(turn: turn.id)
+        #expect(try await store.events(of: turn.id, after: 0, limit: 2000).map(\.seq) == Array(1...1000))
+        let batches = await writer.batchesWritten
+        #expect(batches < 1000, "events are grouped into batches, not one write each (\(batches) batches)")
+        // A failed write (duplicate sequence numbers) is reported by flush for that turn.
+        await writer.append(TurnEvent(turnID: turn.id, seq: 1, kind: .content, data: "{}"))
+        await #expect(throws: (any Error).self) { try await writer.flush(turn: turn.id) }
+    }
+}
