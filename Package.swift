@@ -104,7 +104,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PaliadinBackendsTests",
-            dependencies: ["PaliadinBackends", "PaliadinTestSupport"],
+            dependencies: [
+                "PaliadinBackends",
+                "PaliadinTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

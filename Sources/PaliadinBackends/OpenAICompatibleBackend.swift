@@ -93,6 +93,15 @@ public struct OpenAICompatibleBackend: ChatBackend {
         var sawDone = false
     }
 
+    /// An HTTP client set up for backends: a refused connection fails at once (so the turn
+    /// ends with `backend_unavailable`) instead of being retried until the request deadline.
+    public static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
     /// Handles one parsed item.
     private func handle(
         _ item: ServerSentEventParser.Item, events: @Sendable (BackendEvent) async -> Void, state: inout StreamState

@@ -10,12 +10,7 @@ import PaliadinStore
 /// Builds the Paliadin application: store, backend, turn supervisor and routes.
 public func buildApplication(_ configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
     let store = try SQLiteTurnStore(path: configuration.databasePath)
-    var clientConfiguration = HTTPClient.Configuration()
-    clientConfiguration.timeout = .init(connect: .seconds(10))
-    // A backend that refuses connections should fail the turn at once (backend_unavailable),
-    // not be retried until the request deadline.
-    clientConfiguration.connectionPool.retryConnectionEstablishment = false
-    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+    let httpClient = OpenAICompatibleBackend.makeHTTPClient()
     let backend = OpenAICompatibleBackend(
         baseURL: configuration.backendURL, model: configuration.model, apiKey: configuration.apiKey, httpClient: httpClient)
     let supervisor = TurnSupervisor(

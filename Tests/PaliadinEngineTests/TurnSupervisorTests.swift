@@ -19,10 +19,12 @@ struct TurnSupervisorTests {
         return store
     }
 
+    static let client = OpenAICompatibleBackend.makeHTTPClient()
+
     static func supervisor(
         store: any TurnStore, baseURL: String, configuration: EngineConfiguration, clock: EngineClock = .continuous
     ) -> TurnSupervisor {
-        let backend = OpenAICompatibleBackend(baseURL: baseURL, model: "m", apiKey: nil, httpClient: HTTPClient.shared)
+        let backend = OpenAICompatibleBackend(baseURL: baseURL, model: "m", apiKey: nil, httpClient: client)
         return TurnSupervisor(
             store: store, backend: backend, conversation: ConversationBuilder(systemPrompt: "test"), configuration: configuration,
             clock: clock, logger: Logger(label: "engine-test"))

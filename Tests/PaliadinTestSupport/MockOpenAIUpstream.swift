@@ -19,6 +19,9 @@ public final class MockOpenAIUpstream: Sendable {
     /// Bodies of the requests received, oldest first.
     public var requests: [JSONRequest] { received.withLock { $0 } }
     private let received = Mutex<[JSONRequest]>([])
+    /// `Authorization` headers of the requests received (nil when absent), oldest first.
+    public var authorizations: [String?] { receivedAuthorizations.withLock { $0 } }
+    private let receivedAuthorizations = Mutex<[String?]>([])
 
     /// The part of a request the tests look at.
     public struct JSONRequest: Sendable, Decodable {
@@ -66,6 +69,7 @@ public final class MockOpenAIUpstream: Sendable {
         let body = try await request.body.collect(upTo: 1 << 20)
         let parsed = try JSONDecoder().decode(JSONRequest.self, from: Data(buffer: body))
         received.withLock { $0.append(parsed) }
+        receivedAuthorizations.withLock { $0.append(request.headers[.authorization]) }
         let script = Script(parsed.messages.last(where: { $0.role == "user" })?.content ?? "")
         if let status = script.status {
             return Response(
@@ -92,7 +96,11 @@ public final class MockOpenAIUpstream: Sendable {
                         if index > 0, script.delay > .zero { try await Task.sleep(for: script.delay) }
                         try await writer.write(Self.content(text))
                     }
-                    if cut { throw CutConnection() }
+                    if cut {
+                        // Let the chunks reach the client, then die without finishing the response.
+                        try await Task.sleep(for: .milliseconds(50))
+                        throw CutConnection()
+                    }
                 }
                 try await writer.write(Self.frame(#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#))
                 try await writer.write(Self.frame(#"{"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}}"#))

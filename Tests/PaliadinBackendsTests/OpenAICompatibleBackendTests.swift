@@ -1,0 +1,89 @@
+import AsyncHTTPClient
+import PaliadinBackends
+import PaliadinCore
+import PaliadinTestSupport
+import Synchronization
+import Testing
+
+@Suite("OpenAI-compatible backend against the mock upstream")
+struct OpenAICompatibleBackendTests {
+    /// Runs one turn and collects what the backend reported.
+    static let client = OpenAICompatibleBackend.makeHTTPClient()
+
+    static func run(
+        _ message: String, apiKey: String? = nil, upstream: MockOpenAIUpstream = MockOpenAIUpstream(), baseURL: String? = nil
+    ) async throws -> (events: [BackendEvent], failure: BackendFailure?) {
+        try await upstream.run { mockURL in
+            let backend = OpenAICompatibleBackend(baseURL: baseURL ?? mockURL, model: "smollm2", apiKey: apiKey, httpClient: client)
+            let collected = Mutex<[BackendEvent]>([])
+            let request = BackendTurnRequest(
+                turnID: TurnID(), userID: "u", sessionID: "s",
+                messages: [ConversationMessage(role: .system, content: "sys"), ConversationMessage(role: .user, content: message)],
+                conversationID: nil)
+            do {
+                try await backend.runTurn(request) { event in collected.withLock { $0.append(event) } }
+                return (collected.withLock { $0 }, nil)
+            } catch let failure as BackendFailure {
+                return (collected.withLock { $0 }, failure)
+            }
+        }
+    }
+
+    @Test("a stream becomes chunks and usage; role-only chunks and [DONE] are absorbed; the request is well formed")
+    func normal() async throws {
+        let upstream = MockOpenAIUpstream()
+        let (events, failure) = try await Self.run("hello", apiKey: "sk-test", upstream: upstream)
+        #expect(failure == nil)
+        #expect(events == [.chunk("Hello"), .chunk(" from the"), .chunk(" mock."), .usage(tokensIn: 11, tokensOut: 7)])
+        let sent = try #require(upstream.requests.first)
+        #expect(sent.model == "smollm2")
+        #expect(sent.stream == true)
+        #expect(sent.messages.map(\.role) == ["system", "user"])
+        #expect(upstream.authorizations == ["Bearer sk-test"])
+    }
+
+    @Test("no key, no Authorization header")
+    func noKey() async throws {
+        let upstream = MockOpenAIUpstream()
+        _ = try await Self.run("hello", upstream: upstream)
+        #expect(upstream.authorizations == [nil])
+    }
+
+    @Test("comment keep-alives become heartbeats")
+    func heartbeats() async throws {
+        let (events, failure) = try await Self.run("mock:pings=3")
+        #expect(failure == nil)
+        #expect(events.filter { $0 == .heartbeat }.count == 3)
+        #expect(events.contains(.chunk("pong")))
+    }
+
+    @Test("HTTP errors: 429 and 5xx retryable, other 4xx not, with the server's message")
+    func httpErrors() async throws {
+        for (status, retryable) in [(429, true), (503, true), (401, false), (404, false)] {
+            let (_, failure) = try await Self.run("mock:status=\(status)")
+            let error = try #require(failure)
+            #expect(error.code == TurnErrorCode.upstreamError)
+            #expect(error.retryable == retryable, "\(status)")
+            #expect(error.message.contains("\(status)"))
+            #expect(error.message.contains("mock failure \(status)"))
+        }
+    }
+
+    @Test("a chunk that is not JSON, and a stream cut before the end, are upstream errors; text before them was reported")
+    func brokenStreams() async throws {
+        let garbage = try await Self.run("mock:garbage")
+        #expect(garbage.failure?.code == TurnErrorCode.upstreamError)
+        #expect(garbage.failure?.message.contains("not valid JSON") == true)
+        let cut = try await Self.run("mock:cut=2")
+        #expect(cut.events == [.chunk("t1 "), .chunk("t2 ")])
+        #expect(cut.failure?.code == TurnErrorCode.upstreamError)
+        #expect(cut.failure?.retryable == true)
+    }
+
+    @Test("a refused connection is a retryable backend_unavailable")
+    func refused() async throws {
+        let (_, failure) = try await Self.run("hello", baseURL: "http://127.0.0.1:1/v1")
+        #expect(failure?.code == TurnErrorCode.backendUnavailable)
+        #expect(failure?.retryable == true)
+    }
+}
