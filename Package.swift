@@ -82,6 +82,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "paliadin-bench",
+            dependencies: [
+                "PaliadinCore",
+                "PaliadinTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/paliadin-bench",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PaliadinTestSupport",
             dependencies: [

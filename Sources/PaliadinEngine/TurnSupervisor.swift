@@ -98,6 +98,11 @@ public final class TurnSupervisor: Service {
     /// True until shutdown begins.
     public var isAccepting: Bool { accepting.load(ordering: .relaxed) }
 
+    /// Counts a reader that opened a turn's stream (written with the next batch of events).
+    public func noteReader(of turnID: TurnID, resumed: Bool) async {
+        await writer.noteReader(of: turnID, resumed: resumed)
+    }
+
     /// A reader of a turn's events after `seq`.
     public func reader(for turnID: TurnID, after seq: Int) -> TurnReader {
         TurnReader(turnID: turnID, after: seq, hub: hub, store: store, pollInterval: configuration.storePollInterval,

@@ -60,7 +60,7 @@ struct TurnController {
     @Sendable func stream(request: Request, context: Context) async throws -> Response {
         let record = try await ownedTurn(request, context)
         let after = try resumePoint(request)
-        try await store.noteReader(of: record.id, resumed: after > 0)
+        await supervisor.noteReader(of: record.id, resumed: after > 0)
         let supervisor = self.supervisor
         let retry = configuration.sseRetryMS
         let headers: HTTPFields = [

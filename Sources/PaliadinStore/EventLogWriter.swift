@@ -1,7 +1,7 @@
 import Logging
 import PaliadinCore
 
-/// Writes turn events to the store in small batches (group commit).
+/// Writes turn events (and reader counts) to the store in small batches (group commit).
 ///
 /// `append` returns at once; while one batch is being written, new events gather for the
 /// next, so a busy token stream costs one transaction per batch instead of one per token.
@@ -11,6 +11,7 @@ public actor EventLogWriter {
     private let logger: Logger
     private let maxBatch: Int
     private var pending: [TurnEvent] = []
+    private var pendingReaders: [TurnID: ReaderCount] = [:]
     private var appended = 0
     private var written = 0
     private var draining = false
@@ -30,6 +31,17 @@ public actor EventLogWriter {
     public func append(_ event: TurnEvent) {
         pending.append(event)
         appended += 1
+        startDraining()
+    }
+
+    /// Counts a reader that opened a turn's stream, without making the reader wait for a write.
+    public func noteReader(of turnID: TurnID, resumed: Bool) {
+        pendingReaders[turnID, default: ReaderCount()].connects += 1
+        if resumed { pendingReaders[turnID, default: ReaderCount()].resumes += 1 }
+        startDraining()
+    }
+
+    private func startDraining() {
         guard !draining else { return }
         draining = true
         Task { await self.drain() }
@@ -50,7 +62,17 @@ public actor EventLogWriter {
     }
 
     private func drain() async {
-        while !pending.isEmpty {
+        while !pending.isEmpty || !pendingReaders.isEmpty {
+            if !pendingReaders.isEmpty {
+                let counts = pendingReaders
+                pendingReaders = [:]
+                do {
+                    try await store.noteReaders(counts)
+                } catch {
+                    logger.warning("could not count stream readers", metadata: ["error": "\(error)"])
+                }
+            }
+            guard !pending.isEmpty else { continue }
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
             do {

@@ -146,11 +146,14 @@ public final class SQLiteTurnStore: TurnStore {
         }
     }
 
-    public func noteReader(of id: TurnID, resumed: Bool) async throws {
+    public func noteReaders(_ counts: [TurnID: ReaderCount]) async throws {
+        guard !counts.isEmpty else { return }
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE turns SET reader_connects = reader_connects + 1, reader_resumes = reader_resumes + ? WHERE id = ?",
-                arguments: [resumed ? 1 : 0, id.description])
+            for (id, count) in counts {
+                try db.execute(
+                    sql: "UPDATE turns SET reader_connects = reader_connects + ?, reader_resumes = reader_resumes + ? WHERE id = ?",
+                    arguments: [count.connects, count.resumes, id.description])
+            }
         }
     }
 

@@ -37,8 +37,8 @@ public protocol TurnStore: Sendable {
     /// Aggregates for the dashboard.
     func stats(now: Date) async throws -> TurnStats
 
-    /// Counts a reader that opened the turn's stream (a resume when it came with an event id).
-    func noteReader(of id: TurnID, resumed: Bool) async throws
+    /// Adds to the turns' counts of readers that opened their stream (and of those that resumed).
+    func noteReaders(_ counts: [TurnID: ReaderCount]) async throws
 
     /// Closes every turn still `running` as `interrupted`, keeping the text its log holds,
     /// and appends an `error` event to each log. Returns the closed turns.
@@ -76,5 +76,16 @@ public struct StoredToken: Sendable, Equatable {
         self.label = label
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+    }
+}
+
+/// How many readers opened a turn's stream, and how many of them resumed after an event id.
+public struct ReaderCount: Sendable, Equatable {
+    public var connects: Int
+    public var resumes: Int
+
+    public init(connects: Int = 0, resumes: Int = 0) {
+        self.connects = connects
+        self.resumes = resumes
     }
 }

@@ -140,8 +140,8 @@ struct TurnStoreSuite {
         for (_, store) in try await Self.stores() {
             let turn = record()
             try await store.insertTurn(turn)
-            try await store.noteReader(of: turn.id, resumed: false)
-            try await store.noteReader(of: turn.id, resumed: true)
+            try await store.noteReaders([turn.id: ReaderCount(connects: 1)])
+            try await store.noteReaders([turn.id: ReaderCount(connects: 1, resumes: 1)])
             let row = try #require(try await store.turn(turn.id))
             #expect(row.readerConnects == 2)
             #expect(row.readerResumes == 1)

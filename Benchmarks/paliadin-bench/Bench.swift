@@ -1,0 +1,125 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PaliadinCore
+import PaliadinTestSupport
+
+/// `paliadin-bench`: what Paliadin adds to the time to first content, measured against the
+/// same mock upstream directly and through a real `paliadin serve` process, interleaved.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paliadin-bench", abstract: "Measure Paliadin's added time to first content against a mock upstream.")
+
+    @Option(help: "Path of the paliadin binary to measure (build it with -c release).")
+    var paliadin: String
+
+    @Option(help: "Turns measured on each path.")
+    var iterations = 300
+
+    @Option(help: "Chunks the mock streams per answer.")
+    var chunks = 200
+
+    @Option(help: "Warm-up turns on each path, not counted.")
+    var warmup = 30
+
+    @Option(help: "Write the results as JSON here.")
+    var json: String?
+
+    func run() async throws {
+        let upstream = MockOpenAIUpstream()
+        try await upstream.run { mockURL in
+            let database = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-bench-\(UUID().uuidString)/db.sqlite").path
+            let server = try GatewayProcess(binary: paliadin, backendURL: mockURL, database: database)
+            defer { server.stop() }
+            try await server.waitUntilReady()
+            let client = HTTPClient.shared
+            let message = "mock:chunks=\(chunks)"
+            var direct: [Double] = []
+            var through: [Double] = []
+            var directTotal: [Double] = []
+            var throughTotal: [Double] = []
+            for index in 0..<(warmup + iterations) {
+                let d = try await Self.direct(client: client, baseURL: mockURL, message: message)
+                let t = try await Self.through(client: client, base: server.base, message: message)
+                guard index >= warmup else { continue }
+                direct.append(d.firstContent)
+                directTotal.append(d.total)
+                through.append(t.firstContent)
+                throughTotal.append(t.total)
+            }
+            let result = BenchResult(
+                iterations: iterations, chunks: chunks, directTTFT: Summary(direct), throughTTFT: Summary(through),
+                addedTTFTp50: Summary(through).p50 - Summary(direct).p50, addedTTFTp99: Summary(through).p99 - Summary(direct).p99,
+                directTotal: Summary(directTotal), throughTotal: Summary(throughTotal))
+            print(result.markdown)
+            if let json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+            }
+        }
+    }
+
+    struct Timing {
+        var firstContent: Double
+        var total: Double
+    }
+
+    /// One streamed completion straight from the mock.
+    static func direct(client: HTTPClient, baseURL: String, message: String) async throws -> Timing {
+        let start = ContinuousClock.now
+        var request = HTTPClientRequest(url: baseURL + "/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"model":"m","stream":true,"messages":[{"role":"user","content":"\#(message)"}]}"#))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        var first: Duration?
+        var parser = ServerSentEventParser()
+        for try await buffer in response.body {
+            for item in try parser.feed(buffer.readableBytesView) {
+                if first == nil, case .event(let event) = item, event.data.contains(#""content""#) {
+                    first = start.duration(to: .now)
+                }
+            }
+        }
+        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)))
+    }
+
+    /// One turn through Paliadin: POST the turn, open its stream, wait for the first content event.
+    static func through(client: HTTPClient, base: String, message: String) async throws -> Timing {
+        let start = ContinuousClock.now
+        var post = HTTPClientRequest(url: base + "/api/paliadin/turn")
+        post.method = .POST
+        post.headers.add(name: "Content-Type", value: "application/json")
+        post.body = .bytes(ByteBuffer(string: #"{"user_message":"\#(message)","session_id":"bench"}"#))
+        let started = try await client.execute(post, timeout: .seconds(30))
+        let body = try await started.body.collect(upTo: 1 << 16)
+        guard started.status == .ok,
+            let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+            let sseURL = object["sse_url"] as? String
+        else { throw BenchError("start turn failed: \(started.status) \(String(buffer: body))") }
+        let response = try await client.execute(HTTPClientRequest(url: base + sseURL), timeout: .seconds(30))
+        var first: Duration?
+        var parser = ServerSentEventParser()
+        reading: for try await buffer in response.body {
+            for item in try parser.feed(buffer.readableBytesView) {
+                guard case .event(let event) = item else { continue }
+                if first == nil, event.name == "content" { first = start.duration(to: .now) }
+                if event.name == "end" || event.name == "error" { break reading }
+            }
+        }
+        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)))
+    }
+
+    static func ms(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Percentiles of a sample of milliseconds.
+struct Summary: Codable {
+    var p50: Double
+    var p90: Double
+    var p99: Double
+    var mean: Double
+
+    init(_ values: [Double]) {
+        let sorted = values.sorted()
+        func rank(_ q: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            return sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
+        }
+        p50 = rank(0.5)
+        p90 = rank(0.9)
+        p99 = rank(0.99)
+        mean = sorted.isEmpty ? 0 : sorted.reduce(0, +) / Double(sorted.count)
+    }
+}
+
+/// One benchmark run.
+struct BenchResult: Codable {
+    var iterations: Int
+    var chunks: Int
+    var directTTFT: Summary
+    var throughTTFT: Summary
+    var addedTTFTp50: Double
+    var addedTTFTp99: Double
+    var directTotal: Summary
+    var throughTotal: Summary
+
+    var markdown: String {
+        func f(_ value: Double) -> String { String(format: "%.3f", value) }
+        return """
+            | figure (ms, \(iterations) turns of \(chunks) chunks, interleaved) | p50 | p90 | p99 |
+            |---|---|---|---|
+            | time to first content, direct to the mock | \(f(directTTFT.p50)) | \(f(directTTFT.p90)) | \(f(directTTFT.p99)) |
+            | time to first content, through Paliadin (POST turn + SSE) | \(f(throughTTFT.p50)) | \(f(throughTTFT.p90)) | \(f(throughTTFT.p99)) |
+            | **added time to first content** | **\(f(addedTTFTp50))** | | **\(f(addedTTFTp99))** |
+            | total time, direct | \(f(directTotal.p50)) | \(f(directTotal.p90)) | \(f(directTotal.p99)) |
+            | total time, through Paliadin | \(f(throughTotal.p50)) | \(f(throughTotal.p90)) | \(f(throughTotal.p99)) |
+            """
+    }
+}
