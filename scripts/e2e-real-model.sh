@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: a real Paliadin process against the real local model (llama.cpp + SmolLM2),
-# on a fresh SQLite file, in dev mode on loopback. Then a graceful stop (SIGTERM).
+# on a fresh SQLite file, with a bearer token made by `paliadin token create`.
+# Then a graceful stop (SIGTERM).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -17,7 +18,9 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 db="$(mktemp -d)/paliadin.sqlite"
 log=".run/e2e-paliadin.log"
 
-PALIADIN_BACKEND_URL="$backend_url" PALIADIN_DEV_USER="e2e@localhost" PALIADIN_DATABASE="$db" \
+token="$(PALIADIN_DATABASE="$db" "$bin" token create --user e2e@example.com --label e2e 2>/dev/null)"
+case "$token" in pal_*) ;; *) echo "[e2e] token create printed no token" >&2; exit 1 ;; esac
+PALIADIN_BACKEND_URL="$backend_url" PALIADIN_OWNERS="e2e@example.com" PALIADIN_DATABASE="$db" \
     PALIADIN_LISTEN="127.0.0.1:$port" "$bin" serve > "$log" 2>&1 &
 pid=$!
 cleanup() {
@@ -31,7 +34,7 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 echo "[e2e] Paliadin on 127.0.0.1:$port, model at $backend_url"
-if ! python3 scripts/e2e_real_model.py 127.0.0.1 "$port"; then
+if ! PALIADIN_TOKEN="$token" python3 scripts/e2e_real_model.py 127.0.0.1 "$port"; then
     tail -n 30 "$log"
     exit 1
 fi

@@ -7,16 +7,18 @@ the stored response, that ids have no gap or repeat, and that the row is complet
 """
 import http.client
 import json
+import os
 import sys
 import time
 
 host, port = sys.argv[1], int(sys.argv[2])
+AUTH = {"Authorization": "Bearer " + os.environ["PALIADIN_TOKEN"]}
 
 
-def request(method, path, body=None, headers=None):
+def request(method, path, body=None, auth=True):
     conn = http.client.HTTPConnection(host, port, timeout=180)
     conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                 headers={"Content-Type": "application/json", **(headers or {})})
+                 headers={"Content-Type": "application/json", **(AUTH if auth else {})})
     resp = conn.getresponse()
     return resp.status, resp.read().decode()
 
@@ -24,7 +26,7 @@ def request(method, path, body=None, headers=None):
 def stream(path, last_event_id=None, stop_after_content=None):
     """Reads SSE frames; returns (events, finished) where events are (id, name, data)."""
     conn = http.client.HTTPConnection(host, port, timeout=180)
-    headers = {"Accept": "text/event-stream"}
+    headers = {"Accept": "text/event-stream", **AUTH}
     if last_event_id is not None:
         headers["Last-Event-ID"] = str(last_event_id)
     conn.request("GET", path, headers=headers)
@@ -57,6 +59,9 @@ def stream(path, last_event_id=None, stop_after_content=None):
         field, _, value = line.partition(":")
         frame[field] = value[1:] if value.startswith(" ") else value
 
+
+status, _ = request("GET", "/api/paliadin/history?session=e2e", auth=False)
+assert status == 401, f"a request without the token got {status}"
 
 status, body = request("POST", "/api/paliadin/turn",
                        {"user_message": "Write three short sentences about the sea.", "session_id": "e2e"})
