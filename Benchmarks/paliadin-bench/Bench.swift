@@ -41,6 +41,8 @@ struct Bench: AsyncParsableCommand {
             var through: [Double] = []
             var directTotal: [Double] = []
             var throughTotal: [Double] = []
+            var posted: [Double] = []
+            var heads: [Double] = []
             for index in 0..<(warmup + iterations) {
                 let d = try await Self.direct(client: client, baseURL: mockURL, message: message)
                 let t = try await Self.through(client: client, base: server.base, message: message)
@@ -49,11 +51,14 @@ struct Bench: AsyncParsableCommand {
                 directTotal.append(d.total)
                 through.append(t.firstContent)
                 throughTotal.append(t.total)
+                posted.append(t.posted)
+                heads.append(t.streamHead)
             }
             let result = BenchResult(
                 iterations: iterations, chunks: chunks, directTTFT: Summary(direct), throughTTFT: Summary(through),
                 addedTTFTp50: Summary(through).p50 - Summary(direct).p50, addedTTFTp99: Summary(through).p99 - Summary(direct).p99,
-                directTotal: Summary(directTotal), throughTotal: Summary(throughTotal))
+                directTotal: Summary(directTotal), throughTotal: Summary(throughTotal), postAnswered: Summary(posted),
+                streamHead: Summary(heads))
             print(result.markdown)
             if let json {
                 let encoder = JSONEncoder()
@@ -66,6 +71,9 @@ struct Bench: AsyncParsableCommand {
     struct Timing {
         var firstContent: Double
         var total: Double
+        /// Through Paliadin: when the POST answered, and when the stream's head arrived.
+        var posted: Double = 0
+        var streamHead: Double = 0
     }
 
     /// One streamed completion straight from the mock.
@@ -97,11 +105,13 @@ struct Bench: AsyncParsableCommand {
         post.body = .bytes(ByteBuffer(string: #"{"user_message":"\#(message)","session_id":"bench"}"#))
         let started = try await client.execute(post, timeout: .seconds(30))
         let body = try await started.body.collect(upTo: 1 << 16)
+        let posted = ms(start.duration(to: .now))
         guard started.status == .ok,
             let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
             let sseURL = object["sse_url"] as? String
         else { throw BenchError("start turn failed: \(started.status) \(String(buffer: body))") }
         let response = try await client.execute(HTTPClientRequest(url: base + sseURL), timeout: .seconds(30))
+        let head = ms(start.duration(to: .now))
         var first: Duration?
         var parser = ServerSentEventParser()
         reading: for try await buffer in response.body {
@@ -111,7 +121,7 @@ struct Bench: AsyncParsableCommand {
                 if event.name == "end" || event.name == "error" { break reading }
             }
         }
-        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)))
+        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)), posted: posted, streamHead: head)
     }
 
     static func ms(_ duration: Duration) -> Double {

@@ -30,6 +30,8 @@ struct BenchResult: Codable {
     var addedTTFTp99: Double
     var directTotal: Summary
     var throughTotal: Summary
+    var postAnswered: Summary
+    var streamHead: Summary
 
     var markdown: String {
         func f(_ value: Double) -> String { String(format: "%.3f", value) }
@@ -39,6 +41,8 @@ struct BenchResult: Codable {
             | time to first content, direct to the mock | \(f(directTTFT.p50)) | \(f(directTTFT.p90)) | \(f(directTTFT.p99)) |
             | time to first content, through Paliadin (POST turn + SSE) | \(f(throughTTFT.p50)) | \(f(throughTTFT.p90)) | \(f(throughTTFT.p99)) |
             | **added time to first content** | **\(f(addedTTFTp50))** | | **\(f(addedTTFTp99))** |
+            | through Paliadin: POST /turn answered | \(f(postAnswered.p50)) | \(f(postAnswered.p90)) | \(f(postAnswered.p99)) |
+            | through Paliadin: stream head received | \(f(streamHead.p50)) | \(f(streamHead.p90)) | \(f(streamHead.p99)) |
             | total time, direct | \(f(directTotal.p50)) | \(f(directTotal.p90)) | \(f(directTotal.p99)) |
             | total time, through Paliadin | \(f(throughTotal.p50)) | \(f(throughTotal.p90)) | \(f(throughTotal.p99)) |
             """

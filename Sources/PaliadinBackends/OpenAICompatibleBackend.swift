@@ -12,6 +12,7 @@ public struct OpenAICompatibleBackend: ChatBackend {
     public let model: String
     public let mode = TurnWatch.Mode.streaming
     public let keepsConversation = false
+    private static let decoder = JSONDecoder()
     /// Base URL ending in the API version, e.g. `http://127.0.0.1:8081/v1`.
     public let baseURL: String
     private let apiKey: String?
@@ -118,7 +119,7 @@ public struct OpenAICompatibleBackend: ChatBackend {
             if data.isEmpty { return }
             let chunk: OpenAIChunk
             do {
-                chunk = try JSONDecoder().decode(OpenAIChunk.self, from: Data(data.utf8))
+                chunk = try Self.decoder.decode(OpenAIChunk.self, from: Data(data.utf8))
             } catch {
                 throw BackendFailure(
                     code: TurnErrorCode.upstreamError, message: "the backend sent a chunk that is not valid JSON: \(data.prefix(200))",

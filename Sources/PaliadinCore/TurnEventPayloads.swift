@@ -115,26 +115,20 @@ public struct ErrorPayload: Codable, Sendable, Equatable, Error {
     }
 }
 
-/// Encodes event payloads the one way every part of Paliadin shares (ISO 8601 dates, sorted keys).
+/// Encodes event payloads the one way every part of Paliadin shares (RFC 3339 dates, sorted keys).
 public enum PayloadCoding {
-    /// Encodes a payload to JSON text.
-    public static func encode(_ value: some Encodable) -> String {
+    /// One encoder for all: `JSONEncoder` is `Sendable` and keeps no state between calls.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
             try container.encode(TimestampFormat.string(from: date))
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
-        } catch {
-            // Our payload types hold only strings, numbers and dates: encoding cannot fail.
-            preconditionFailure("payload encoding failed: \(error)")
-        }
-    }
+        return encoder
+    }()
 
-    /// Decodes a payload from JSON text.
-    public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+    private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
@@ -143,6 +137,21 @@ public enum PayloadCoding {
             }
             return date
         }
-        return try decoder.decode(type, from: Data(text.utf8))
+        return decoder
+    }()
+
+    /// Encodes a payload to JSON text.
+    public static func encode(_ value: some Encodable) -> String {
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            // Our payload types hold only strings, numbers, dates and JSON values: encoding cannot fail.
+            preconditionFailure("payload encoding failed: \(error)")
+        }
+    }
+
+    /// Decodes a payload from JSON text.
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        try decoder.decode(type, from: Data(text.utf8))
     }
 }

@@ -5,6 +5,8 @@ import Synchronization
 public final class LiveTurnHub: Sendable {
     /// One running turn.
     public struct Entry: Sendable {
+        /// Whose turn it is, so readers can be checked without a database read.
+        public let userID: String
         public let log: LiveTurnLog
         public let control: TurnControl
     }
@@ -18,8 +20,8 @@ public final class LiveTurnHub: Sendable {
 
     public init() {}
 
-    func register(_ turnID: TurnID) -> Entry {
-        let entry = Entry(log: LiveTurnLog(turnID: turnID), control: TurnControl())
+    func register(_ turnID: TurnID, userID: String) -> Entry {
+        let entry = Entry(userID: userID, log: LiveTurnLog(turnID: turnID), control: TurnControl())
         state.withLock { $0.entries[turnID] = entry }
         return entry
     }

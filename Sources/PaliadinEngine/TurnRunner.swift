@@ -124,7 +124,7 @@ struct TurnRunner: Sendable {
 
     private func emit(_ kind: TurnEventKind, _ payload: some Encodable) async {
         guard let event = entry.log.emit(kind, data: PayloadCoding.encode(payload)) else { return }
-        await writer.append(event)
+        writer.append(event)
     }
 
     // MARK: - Closing

@@ -69,7 +69,7 @@ public final class TurnSupervisor: Service {
         let request = BackendTurnRequest(
             turnID: record.id, userID: new.userID, sessionID: new.sessionID, messages: messages, conversationID: nil)
         try await store.insertTurn(record)
-        let entry = hub.register(record.id)
+        let entry = hub.register(record.id, userID: record.userID)
         if case .terminated = jobsInput.yield(TurnJob(record: record, request: request, entry: entry)) {
             // Shutdown began between the check above and now: close the turn at once.
             entry.control.stop(.interrupted)
@@ -99,8 +99,8 @@ public final class TurnSupervisor: Service {
     public var isAccepting: Bool { accepting.load(ordering: .relaxed) }
 
     /// Counts a reader that opened a turn's stream (written with the next batch of events).
-    public func noteReader(of turnID: TurnID, resumed: Bool) async {
-        await writer.noteReader(of: turnID, resumed: resumed)
+    public func noteReader(of turnID: TurnID, resumed: Bool) {
+        writer.noteReader(of: turnID, resumed: resumed)
     }
 
     /// A reader of a turn's events after `seq`.

@@ -58,9 +58,9 @@ struct TurnController {
     /// `GET /api/paliadin/stream/{id}`: the turn's events as Server-Sent Events, from
     /// `Last-Event-ID` or `?after=N` on; a finished turn replays and closes.
     @Sendable func stream(request: Request, context: Context) async throws -> Response {
-        let record = try await ownedTurn(request, context)
+        let turnID = try await ownedTurnID(request, context)
         let after = try resumePoint(request)
-        await supervisor.noteReader(of: record.id, resumed: after > 0)
+        supervisor.noteReader(of: turnID, resumed: after > 0)
         let supervisor = self.supervisor
         let retry = configuration.sseRetryMS
         let headers: HTTPFields = [
@@ -76,7 +76,7 @@ struct TurnController {
                 try await writer.write(ByteBuffer(string: "retry: \(retry)\n\n"))
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
                     try await withGracefulShutdownHandler {
-                        var reader = supervisor.reader(for: record.id, after: after)
+                        var reader = supervisor.reader(for: turnID, after: after)
                         while let item = try await reader.next() {
                             switch item {
                             case .events(let events):
@@ -159,6 +159,18 @@ struct TurnController {
         guard let text = context.parameters.get("id"), let id = TurnID(text) else { throw APIError.invalidTurnID }
         guard let record = try await store.turn(id), record.userID == user.id else { throw APIError.notFound }
         return record
+    }
+
+    /// The turn named in the path, if the caller owns it. A turn running here is checked
+    /// in memory; others in the store.
+    private func ownedTurnID(_ request: Request, _ context: Context) async throws -> TurnID {
+        let user = try context.requireIdentity()
+        guard let text = context.parameters.get("id"), let id = TurnID(text) else { throw APIError.invalidTurnID }
+        if let entry = supervisor.hub.entry(for: id) {
+            guard entry.userID == user.id else { throw APIError.notFound }
+            return id
+        }
+        return try await ownedTurn(request, context).id
     }
 
     /// Where a reader resumes: `Last-Event-ID` (sent by a reconnecting EventSource), else `?after=N`, else 0.

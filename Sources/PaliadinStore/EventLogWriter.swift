@@ -1,24 +1,35 @@
 import Logging
 import PaliadinCore
+import Synchronization
 
 /// Writes turn events (and reader counts) to the store in small batches (group commit).
 ///
-/// `append` returns at once; while one batch is being written, new events gather for the
-/// next, so a busy token stream costs one transaction per batch instead of one per token.
-/// `flush` waits until everything appended before it is durable.
-public actor EventLogWriter {
+/// `append` returns at once, without a suspension; while one batch is being written, new
+/// events gather for the next, so a busy token stream costs one transaction per batch
+/// instead of one per token. `flush` waits until everything appended before it is durable.
+public final class EventLogWriter: Sendable {
+    private struct State {
+        var pending: [TurnEvent] = []
+        var pendingReaders: [TurnID: ReaderCount] = [:]
+        var appended = 0
+        var written = 0
+        var draining = false
+        var batchesWritten = 0
+        var failures: [TurnID: any Error] = [:]
+        var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+        /// Starts a drain unless one runs; true when the caller must start it.
+        mutating func claimDrain() -> Bool {
+            guard !draining else { return false }
+            draining = true
+            return true
+        }
+    }
+
     private let store: any TurnStore
     private let logger: Logger
     private let maxBatch: Int
-    private var pending: [TurnEvent] = []
-    private var pendingReaders: [TurnID: ReaderCount] = [:]
-    private var appended = 0
-    private var written = 0
-    private var draining = false
-    /// How many transactions the writer has made (for tests and metrics).
-    public private(set) var batchesWritten = 0
-    private var failures: [TurnID: any Error] = [:]
-    private var waiters: [(target: Int, continuation: CheckedContinuation<Void, any Error>)] = []
+    private let state = Mutex(State())
 
     /// - Parameter maxBatch: the most events in one transaction.
     public init(store: any TurnStore, logger: Logger, maxBatch: Int = 512) {
@@ -27,66 +38,86 @@ public actor EventLogWriter {
         self.maxBatch = maxBatch
     }
 
+    /// How many transactions of events the writer has made (for tests and metrics).
+    public var batchesWritten: Int { state.withLock { $0.batchesWritten } }
+
     /// Queues an event for the next batch.
     public func append(_ event: TurnEvent) {
-        pending.append(event)
-        appended += 1
-        startDraining()
+        let start = state.withLock { state in
+            state.pending.append(event)
+            state.appended += 1
+            return state.claimDrain()
+        }
+        if start { startDraining() }
     }
 
     /// Counts a reader that opened a turn's stream, without making the reader wait for a write.
     public func noteReader(of turnID: TurnID, resumed: Bool) {
-        pendingReaders[turnID, default: ReaderCount()].connects += 1
-        if resumed { pendingReaders[turnID, default: ReaderCount()].resumes += 1 }
-        startDraining()
-    }
-
-    private func startDraining() {
-        guard !draining else { return }
-        draining = true
-        Task { await self.drain() }
+        let start = state.withLock { state in
+            state.pendingReaders[turnID, default: ReaderCount()].connects += 1
+            if resumed { state.pendingReaders[turnID, default: ReaderCount()].resumes += 1 }
+            return state.claimDrain()
+        }
+        if start { startDraining() }
     }
 
     /// Waits until every event appended so far is written. Throws when a write of one of
     /// `turnID`'s events failed (their events are then not all in the log).
     public func flush(turn turnID: TurnID) async throws {
-        if written < appended {
-            let target = appended
-            try await withCheckedThrowingContinuation { continuation in
-                waiters.append((target, continuation))
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                guard state.written < state.appended else { return true }
+                state.waiters.append((state.appended, continuation))
+                return false
             }
+            if done { continuation.resume() }
         }
-        if let failure = failures.removeValue(forKey: turnID) {
+        if let failure = state.withLock({ $0.failures.removeValue(forKey: turnID) }) {
             throw failure
         }
     }
 
+    private func startDraining() {
+        // The drain outlives the caller by design: it is the group commit of everyone's
+        // events, and `flush` is how a caller waits for it.
+        Task { await drain() }
+    }
+
     private func drain() async {
-        while !pending.isEmpty || !pendingReaders.isEmpty {
-            if !pendingReaders.isEmpty {
-                let counts = pendingReaders
-                pendingReaders = [:]
+        while true {
+            let (batch, readers) = state.withLock { state -> ([TurnEvent], [TurnID: ReaderCount]) in
+                let batch = Array(state.pending.prefix(maxBatch))
+                state.pending.removeFirst(batch.count)
+                let readers = state.pendingReaders
+                state.pendingReaders = [:]
+                if batch.isEmpty && readers.isEmpty { state.draining = false }
+                return (batch, readers)
+            }
+            if batch.isEmpty && readers.isEmpty { return }
+            if !readers.isEmpty {
                 do {
-                    try await store.noteReaders(counts)
+                    try await store.noteReaders(readers)
                 } catch {
                     logger.warning("could not count stream readers", metadata: ["error": "\(error)"])
                 }
             }
-            guard !pending.isEmpty else { continue }
-            let batch = Array(pending.prefix(maxBatch))
-            pending.removeFirst(batch.count)
+            guard !batch.isEmpty else { continue }
+            var failure: (any Error)?
             do {
                 try await store.appendEvents(batch)
-                batchesWritten += 1
             } catch {
                 logger.error("event log write failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
-                for event in batch { failures[event.turnID] = error }
+                failure = error
             }
-            written += batch.count
-            let ready = waiters.filter { $0.target <= written }
-            waiters.removeAll { $0.target <= written }
-            for waiter in ready { waiter.continuation.resume() }
+            let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                if let failure { for event in batch { state.failures[event.turnID] = failure } } else { state.batchesWritten += 1 }
+                state.written += batch.count
+                let written = state.written
+                let ready = state.waiters.filter { $0.target <= written }.map(\.continuation)
+                state.waiters.removeAll { $0.target <= written }
+                return ready
+            }
+            for waiter in ready { waiter.resume() }
         }
-        draining = false
     }
 }

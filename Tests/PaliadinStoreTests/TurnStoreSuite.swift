@@ -179,14 +179,14 @@ struct SQLiteStoreTests {
         try await store.insertTurn(turn)
         let writer = EventLogWriter(store: store, logger: .init(label: "test"), maxBatch: 64)
         for seq in 1...1000 {
-            await writer.append(TurnEvent(turnID: turn.id, seq: seq, kind: .content, data: #"{"delta":"x"}"#))
+            writer.append(TurnEvent(turnID: turn.id, seq: seq, kind: .content, data: #"{"delta":"x"}"#))
         }
         try await writer.flush(turn: turn.id)
         #expect(try await store.events(of: turn.id, after: 0, limit: 2000).map(\.seq) == Array(1...1000))
-        let batches = await writer.batchesWritten
+        let batches = writer.batchesWritten
         #expect(batches < 1000, "events are grouped into batches, not one write each (\(batches) batches)")
         // A failed write (duplicate sequence numbers) is reported by flush for that turn.
-        await writer.append(TurnEvent(turnID: turn.id, seq: 1, kind: .content, data: "{}"))
+        writer.append(TurnEvent(turnID: turn.id, seq: 1, kind: .content, data: "{}"))
         await #expect(throws: (any Error).self) { try await writer.flush(turn: turn.id) }
     }
 }
