@@ -3,7 +3,7 @@
 #   make test  installs what is missing and runs every test
 SWIFT ?= swift
 
-.PHONY: run test build unit-test e2e llama-stop clean
+.PHONY: run test build unit-test e2e llama-stop clean bench
 
 run:
 	bash scripts/run.sh
@@ -25,3 +25,7 @@ llama-stop:
 
 clean:
 	rm -rf .build .run
+
+# Gateway overhead benchmark (release build): Paliadin vs the same mock upstream directly.
+bench:
+	bash scripts/bench.sh

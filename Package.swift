@@ -86,6 +86,7 @@ let package = Package(
             name: "paliadin-bench",
             dependencies: [
                 "PaliadinCore",
+                "PaliadinStore",
                 "PaliadinTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

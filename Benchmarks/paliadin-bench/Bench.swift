@@ -28,7 +28,14 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Write the results as JSON here.")
     var json: String?
 
+    @Flag(help: "Measure only the SQLite store's operations.")
+    var storeOnly = false
+
     func run() async throws {
+        if storeOnly {
+            print(try await StoreBench.run(iterations: iterations))
+            return
+        }
         let upstream = MockOpenAIUpstream()
         try await upstream.run { mockURL in
             let database = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-bench-\(UUID().uuidString)/db.sqlite").path
@@ -43,10 +50,15 @@ struct Bench: AsyncParsableCommand {
             var throughTotal: [Double] = []
             var posted: [Double] = []
             var heads: [Double] = []
+            var fromStreamOpen: [Double] = []
+            var roundTrips: [Double] = []
             for index in 0..<(warmup + iterations) {
                 let d = try await Self.direct(client: client, baseURL: mockURL, message: message)
                 let t = try await Self.through(client: client, base: server.base, message: message)
+                let rtt = try await Self.roundTrip(client: client, base: server.base)
                 guard index >= warmup else { continue }
+                roundTrips.append(rtt)
+                fromStreamOpen.append(t.firstContent - t.posted)
                 direct.append(d.firstContent)
                 directTotal.append(d.total)
                 through.append(t.firstContent)
@@ -58,7 +70,7 @@ struct Bench: AsyncParsableCommand {
                 iterations: iterations, chunks: chunks, directTTFT: Summary(direct), throughTTFT: Summary(through),
                 addedTTFTp50: Summary(through).p50 - Summary(direct).p50, addedTTFTp99: Summary(through).p99 - Summary(direct).p99,
                 directTotal: Summary(directTotal), throughTotal: Summary(throughTotal), postAnswered: Summary(posted),
-                streamHead: Summary(heads))
+                streamHead: Summary(heads), firstContentFromStreamOpen: Summary(fromStreamOpen), roundTrip: Summary(roundTrips))
             print(result.markdown)
             if let json {
                 let encoder = JSONEncoder()
@@ -74,6 +86,14 @@ struct Bench: AsyncParsableCommand {
         /// Through Paliadin: when the POST answered, and when the stream's head arrived.
         var posted: Double = 0
         var streamHead: Double = 0
+    }
+
+    /// One small static request to Paliadin: the HTTP round trip floor of this machine.
+    static func roundTrip(client: HTTPClient, base: String) async throws -> Double {
+        let start = ContinuousClock.now
+        let response = try await client.execute(HTTPClientRequest(url: base + "/paliadin/widget.js"), timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return ms(start.duration(to: .now))
     }
 
     /// One streamed completion straight from the mock.

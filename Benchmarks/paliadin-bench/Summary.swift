@@ -32,6 +32,8 @@ struct BenchResult: Codable {
     var throughTotal: Summary
     var postAnswered: Summary
     var streamHead: Summary
+    var firstContentFromStreamOpen: Summary
+    var roundTrip: Summary
 
     var markdown: String {
         func f(_ value: Double) -> String { String(format: "%.3f", value) }
@@ -43,6 +45,8 @@ struct BenchResult: Codable {
             | **added time to first content** | **\(f(addedTTFTp50))** | | **\(f(addedTTFTp99))** |
             | through Paliadin: POST /turn answered | \(f(postAnswered.p50)) | \(f(postAnswered.p90)) | \(f(postAnswered.p99)) |
             | through Paliadin: stream head received | \(f(streamHead.p50)) | \(f(streamHead.p90)) | \(f(streamHead.p99)) |
+            | through Paliadin: first content after the stream is opened | \(f(firstContentFromStreamOpen.p50)) | \(f(firstContentFromStreamOpen.p90)) | \(f(firstContentFromStreamOpen.p99)) |
+            | HTTP round trip of a static file (this machine's floor) | \(f(roundTrip.p50)) | \(f(roundTrip.p90)) | \(f(roundTrip.p99)) |
             | total time, direct | \(f(directTotal.p50)) | \(f(directTotal.p90)) | \(f(directTotal.p99)) |
             | total time, through Paliadin | \(f(throughTotal.p50)) | \(f(throughTotal.p90)) | \(f(throughTotal.p99)) |
             """

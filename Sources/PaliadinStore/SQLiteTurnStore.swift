@@ -37,13 +37,14 @@ public final class SQLiteTurnStore: TurnStore {
 
     public func insertTurn(_ record: TurnRecord) async throws {
         try await pool.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO turns (id, user_id, session_id, page_origin, context_json, user_message, status,
                         response, started_at, backend, model, used_tools, rows_seen, chip_count, classifier_tag,
                         reader_connects, reader_resumes, streamed)
                     VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, '[]', '[]', 0, '', 0, 0, 0)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     record.id.description, record.userID, record.sessionID, record.pageOrigin, record.contextJSON,
                     record.userMessage, record.status.rawValue, Self.millis(record.startedAt), record.backend, record.model,
@@ -248,10 +249,10 @@ public final class SQLiteTurnStore: TurnStore {
 
     // MARK: - Row mapping
 
+    /// Inserts an event with a prepared statement the connection keeps (token streams write many).
     private static func insert(_ event: TurnEvent, in db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO turn_events (turn_id, seq, kind, data) VALUES (?, ?, ?, ?)",
-            arguments: [event.turnID.description, event.seq, event.kind.rawValue, event.data])
+        let statement = try db.cachedStatement(sql: "INSERT INTO turn_events (turn_id, seq, kind, data) VALUES (?, ?, ?, ?)")
+        try statement.execute(arguments: [event.turnID.description, event.seq, event.kind.rawValue, event.data])
     }
 
     private static func record(_ row: Row) -> TurnRecord {
