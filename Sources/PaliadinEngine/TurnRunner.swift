@@ -9,8 +9,10 @@ import Synchronization
 /// closes the row and the log together.
 struct TurnRunner: Sendable {
     let record: TurnRecord
-    let request: BackendTurnRequest
+    let turn: NewTurn
     let backend: any ChatBackend
+    let conversation: ConversationBuilder
+    let historyTurns: Int
     let entry: LiveTurnHub.Entry
     let writer: EventLogWriter
     let store: any TurnStore
@@ -30,8 +32,16 @@ struct TurnRunner: Sendable {
         let progress = SharedProgress(TurnProgress(watch: TurnWatch(policy: timing, mode: backend.mode)))
         await emit(.meta, MetaPayload(turnID: record.id, startedAt: record.startedAt))
 
+        let request: BackendTurnRequest
+        do {
+            request = try await backendRequest()
+        } catch {
+            let failure = ErrorPayload(code: TurnErrorCode.internalError, message: "could not load the conversation: \(error)", retryable: true)
+            await close(ending: .failed(failure), progress: progress.withLock { $0 }, elapsed: clock.now - start)
+            return
+        }
         let ending = await withTaskGroup(of: Ending?.self) { group -> Ending in
-            group.addTask { await pumpBackend(progress: progress, start: start) }
+            group.addTask { await pumpBackend(request, progress: progress, start: start) }
             group.addTask { await watch(progress: progress, start: start) }
             group.addTask { await entry.control.waitForStop().map(Ending.stopped) }
             var ending = Ending.stopped(.interrupted)
@@ -50,7 +60,18 @@ struct TurnRunner: Sendable {
 
     // MARK: - Backend
 
-    private func pumpBackend(progress: SharedProgress, start: Duration) async -> Ending? {
+    /// The messages for the backend: the session's earlier exchanges (for stateless backends), the page context, the new message.
+    private func backendRequest() async throws -> BackendTurnRequest {
+        let history =
+            backend.keepsConversation
+            ? []
+            : try await store.pastExchanges(userID: turn.userID, sessionID: turn.sessionID, before: record.startedAt, limit: historyTurns)
+        let messages = conversation.messages(
+            userMessage: turn.userMessage, pageOrigin: turn.pageOrigin, context: turn.context, history: history)
+        return BackendTurnRequest(turnID: record.id, userID: turn.userID, sessionID: turn.sessionID, messages: messages, conversationID: nil)
+    }
+
+    private func pumpBackend(_ request: BackendTurnRequest, progress: SharedProgress, start: Duration) async -> Ending? {
         do {
             try await backend.runTurn(request) { event in
                 await handle(event, progress: progress, at: clock.now - start)

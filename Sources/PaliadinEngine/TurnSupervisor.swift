@@ -26,7 +26,7 @@ public final class TurnSupervisor: Service {
 
     struct TurnJob: Sendable {
         let record: TurnRecord
-        let request: BackendTurnRequest
+        let turn: NewTurn
         let entry: LiveTurnHub.Entry
     }
 
@@ -59,21 +59,13 @@ public final class TurnSupervisor: Service {
             id: TurnID(), userID: new.userID, sessionID: new.sessionID, pageOrigin: new.pageOrigin,
             contextJSON: new.context.map(PayloadCoding.encode), userMessage: new.userMessage, startedAt: Date(),
             backend: backend.name, model: backend.model)
-        let history =
-            backend.keepsConversation
-            ? []
-            : try await store.pastExchanges(
-                userID: new.userID, sessionID: new.sessionID, before: record.startedAt, limit: configuration.historyTurns)
-        let messages = conversation.messages(
-            userMessage: new.userMessage, pageOrigin: new.pageOrigin, context: new.context, history: history)
-        let request = BackendTurnRequest(
-            turnID: record.id, userID: new.userID, sessionID: new.sessionID, messages: messages, conversationID: nil)
         try await store.insertTurn(record)
         let entry = hub.register(record.id, userID: record.userID)
-        if case .terminated = jobsInput.yield(TurnJob(record: record, request: request, entry: entry)) {
+        let job = TurnJob(record: record, turn: new, entry: entry)
+        if case .terminated = jobsInput.yield(job) {
             // Shutdown began between the check above and now: close the turn at once.
             entry.control.stop(.interrupted)
-            await execute(TurnJob(record: record, request: request, entry: entry), clock: clock)
+            await execute(job, clock: clock)
             hub.remove(record.id)
         }
         return record
@@ -161,7 +153,8 @@ public final class TurnSupervisor: Service {
 
     private func execute(_ job: TurnJob, clock: EngineClock) async {
         await TurnRunner(
-            record: job.record, request: job.request, backend: backend, entry: job.entry, writer: writer, store: store,
+            record: job.record, turn: job.turn, backend: backend, conversation: conversation,
+            historyTurns: configuration.historyTurns, entry: job.entry, writer: writer, store: store,
             timing: configuration.timing, clock: clock, logger: logger
         ).run()
     }
