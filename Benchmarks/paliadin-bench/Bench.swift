@@ -51,13 +51,23 @@ struct Bench: AsyncParsableCommand {
             var posted: [Double] = []
             var heads: [Double] = []
             var fromStreamOpen: [Double] = []
+            var relayDirect: [Double] = []
+            var relayThrough: [Double] = []
             var roundTrips: [Double] = []
             for index in 0..<(warmup + iterations) {
-                let d = try await Self.direct(client: client, baseURL: mockURL, message: message)
-                let t = try await Self.through(client: client, base: server.base, message: message)
+                let directTag = "d\(index)"
+                let throughTag = "t\(index)"
+                let d = try await Self.direct(client: client, baseURL: mockURL, message: message + " tag=\(directTag)")
+                let t = try await Self.through(client: client, base: server.base, message: message + " tag=\(throughTag)")
                 let rtt = try await Self.roundTrip(client: client, base: server.base)
                 guard index >= warmup else { continue }
                 roundTrips.append(rtt)
+                if let written = upstream.firstContentWritten(tag: directTag), let arrived = d.firstContentAt {
+                    relayDirect.append(Self.ms(written.duration(to: arrived)))
+                }
+                if let written = upstream.firstContentWritten(tag: throughTag), let arrived = t.firstContentAt {
+                    relayThrough.append(Self.ms(written.duration(to: arrived)))
+                }
                 fromStreamOpen.append(t.firstContent - t.posted)
                 direct.append(d.firstContent)
                 directTotal.append(d.total)
@@ -70,7 +80,10 @@ struct Bench: AsyncParsableCommand {
                 iterations: iterations, chunks: chunks, directTTFT: Summary(direct), throughTTFT: Summary(through),
                 addedTTFTp50: Summary(through).p50 - Summary(direct).p50, addedTTFTp99: Summary(through).p99 - Summary(direct).p99,
                 directTotal: Summary(directTotal), throughTotal: Summary(throughTotal), postAnswered: Summary(posted),
-                streamHead: Summary(heads), firstContentFromStreamOpen: Summary(fromStreamOpen), roundTrip: Summary(roundTrips))
+                streamHead: Summary(heads), firstContentFromStreamOpen: Summary(fromStreamOpen), roundTrip: Summary(roundTrips),
+                relayDirect: Summary(relayDirect), relayThrough: Summary(relayThrough),
+                addedRelayP50: Summary(relayThrough).p50 - Summary(relayDirect).p50,
+                addedRelayP99: Summary(relayThrough).p99 - Summary(relayDirect).p99)
             print(result.markdown)
             if let json {
                 let encoder = JSONEncoder()
@@ -86,6 +99,8 @@ struct Bench: AsyncParsableCommand {
         /// Through Paliadin: when the POST answered, and when the stream's head arrived.
         var posted: Double = 0
         var streamHead: Double = 0
+        /// When the first content reached the client.
+        var firstContentAt: ContinuousClock.Instant?
     }
 
     /// One small static request to Paliadin: the HTTP round trip floor of this machine.
@@ -105,15 +120,17 @@ struct Bench: AsyncParsableCommand {
         request.body = .bytes(ByteBuffer(string: #"{"model":"m","stream":true,"messages":[{"role":"user","content":"\#(message)"}]}"#))
         let response = try await client.execute(request, timeout: .seconds(30))
         var first: Duration?
+        var firstAt: ContinuousClock.Instant?
         var parser = ServerSentEventParser()
         for try await buffer in response.body {
             for item in try parser.feed(buffer.readableBytesView) {
                 if first == nil, case .event(let event) = item, event.data.contains(#""content""#) {
-                    first = start.duration(to: .now)
+                    firstAt = .now
+                    first = start.duration(to: firstAt!)
                 }
             }
         }
-        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)))
+        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)), firstContentAt: firstAt)
     }
 
     /// One turn through Paliadin: POST the turn, open its stream, wait for the first content event.
@@ -133,15 +150,19 @@ struct Bench: AsyncParsableCommand {
         let response = try await client.execute(HTTPClientRequest(url: base + sseURL), timeout: .seconds(30))
         let head = ms(start.duration(to: .now))
         var first: Duration?
+        var firstAt: ContinuousClock.Instant?
         var parser = ServerSentEventParser()
         reading: for try await buffer in response.body {
             for item in try parser.feed(buffer.readableBytesView) {
                 guard case .event(let event) = item else { continue }
-                if first == nil, event.name == "content" { first = start.duration(to: .now) }
+                if first == nil, event.name == "content" {
+                    firstAt = .now
+                    first = start.duration(to: firstAt!)
+                }
                 if event.name == "end" || event.name == "error" { break reading }
             }
         }
-        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)), posted: posted, streamHead: head)
+        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)), posted: posted, streamHead: head, firstContentAt: firstAt)
     }
 
     static func ms(_ duration: Duration) -> Double {

@@ -34,6 +34,10 @@ struct BenchResult: Codable {
     var streamHead: Summary
     var firstContentFromStreamOpen: Summary
     var roundTrip: Summary
+    var relayDirect: Summary
+    var relayThrough: Summary
+    var addedRelayP50: Double
+    var addedRelayP99: Double
 
     var markdown: String {
         func f(_ value: Double) -> String { String(format: "%.3f", value) }
@@ -43,6 +47,9 @@ struct BenchResult: Codable {
             | time to first content, direct to the mock | \(f(directTTFT.p50)) | \(f(directTTFT.p90)) | \(f(directTTFT.p99)) |
             | time to first content, through Paliadin (POST turn + SSE) | \(f(throughTTFT.p50)) | \(f(throughTTFT.p90)) | \(f(throughTTFT.p99)) |
             | **added time to first content** | **\(f(addedTTFTp50))** | | **\(f(addedTTFTp99))** |
+            | first content from the upstream's write to the client, direct | \(f(relayDirect.p50)) | \(f(relayDirect.p90)) | \(f(relayDirect.p99)) |
+            | first content from the upstream's write to the client, through Paliadin | \(f(relayThrough.p50)) | \(f(relayThrough.p90)) | \(f(relayThrough.p99)) |
+            | **added relay latency of the first content** | **\(f(addedRelayP50))** | | **\(f(addedRelayP99))** |
             | through Paliadin: POST /turn answered | \(f(postAnswered.p50)) | \(f(postAnswered.p90)) | \(f(postAnswered.p99)) |
             | through Paliadin: stream head received | \(f(streamHead.p50)) | \(f(streamHead.p90)) | \(f(streamHead.p99)) |
             | through Paliadin: first content after the stream is opened | \(f(firstContentFromStreamOpen.p50)) | \(f(firstContentFromStreamOpen.p90)) | \(f(firstContentFromStreamOpen.p99)) |

@@ -44,7 +44,7 @@ public struct OpenAICompatibleBackend: ChatBackend {
         var state = StreamState()
         do {
             reading: for try await buffer in response.body {
-                for item in try parser.feed(buffer.readableBytesView) {
+                for item in try buffer.withUnsafeReadableBytes({ try parser.feed(buffer: $0) }) {
                     try await handle(item, events: events, state: &state)
                     if state.sawDone { break reading }
                 }

@@ -44,22 +44,33 @@ public struct ServerSentEventParser: Sendable {
 
     /// Feeds the next bytes; returns what they complete.
     public mutating func feed(_ bytes: some Sequence<UInt8>) throws -> [Item] {
+        let array = Array(bytes)
+        return try array.withUnsafeBytes { try feed(buffer: $0) }
+    }
+
+    /// Feeds the next bytes straight from a buffer (the fast path: whole lines are copied at once).
+    public mutating func feed(buffer: UnsafeRawBufferPointer) throws -> [Item] {
         var items: [Item] = []
-        for byte in bytes {
+        var index = 0
+        let count = buffer.count
+        while index < count {
             if lastWasCR {
                 lastWasCR = false
-                if byte == 0x0A { continue }
+                if buffer[index] == 0x0A {
+                    index += 1
+                    continue
+                }
             }
-            switch byte {
-            case 0x0A:
-                endLine(into: &items)
-            case 0x0D:
-                lastWasCR = true
-                endLine(into: &items)
-            default:
-                guard line.count < maxLineLength else { throw LineTooLong(limit: maxLineLength) }
-                line.append(byte)
-            }
+            // Find the end of the line in this buffer.
+            var end = index
+            while end < count, buffer[end] != 0x0A, buffer[end] != 0x0D { end += 1 }
+            let length = end - index
+            guard line.count + length <= maxLineLength else { throw LineTooLong(limit: maxLineLength) }
+            if length > 0 { line.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[index..<end])) }
+            guard end < count else { break }
+            if buffer[end] == 0x0D { lastWasCR = true }
+            endLine(into: &items)
+            index = end + 1
         }
         return items
     }

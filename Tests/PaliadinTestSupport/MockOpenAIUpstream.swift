@@ -14,11 +14,15 @@ import Synchronization
 /// - `mock:silent` sends the response head and then nothing until the client leaves
 /// - `mock:pings=K delay=Xms` sends `K` comment keep-alives `X` ms apart, then one chunk
 /// - `mock:garbage` sends a chunk that is not JSON
+/// - `tag=NAME` (with any of the above) records when the first content chunk was written
 /// - anything else: the answer `Hello from the mock.` in three chunks
 public final class MockOpenAIUpstream: Sendable {
     /// Bodies of the requests received, oldest first.
     public var requests: [JSONRequest] { received.withLock { $0 } }
     private let received = Mutex<[JSONRequest]>([])
+    /// When the first content chunk of a request tagged `tag=NAME` was written, by tag.
+    public func firstContentWritten(tag: String) -> ContinuousClock.Instant? { firstContent.withLock { $0[tag] } }
+    private let firstContent = Mutex<[String: ContinuousClock.Instant]>([:])
     /// `Authorization` headers of the requests received (nil when absent), oldest first.
     public var authorizations: [String?] { receivedAuthorizations.withLock { $0 } }
     private let receivedAuthorizations = Mutex<[String?]>([])
@@ -95,6 +99,9 @@ public final class MockOpenAIUpstream: Sendable {
                     for (index, text) in texts.enumerated() {
                         if index > 0, script.delay > .zero { try await Task.sleep(for: script.delay) }
                         try await writer.write(Self.content(text))
+                        if index == 0, let tag = script.tag {
+                            self.firstContent.withLock { $0[tag] = ContinuousClock.now }
+                        }
                     }
                     if cut {
                         // Let the chunks reach the client, then die without finishing the response.
@@ -132,6 +139,7 @@ public final class MockOpenAIUpstream: Sendable {
         var kind: Kind = .chunks(["Hello", " from the", " mock."], cut: false)
         var status: Int?
         var delay: Duration = .zero
+        var tag: String?
 
         init(_ message: String) {
             guard let start = message.range(of: "mock:") else { return }
@@ -144,6 +152,7 @@ public final class MockOpenAIUpstream: Sendable {
                 case "status": status = Int(value)
                 case "silent": kind = .silent
                 case "garbage": kind = .garbage
+                case "tag": tag = value
                 case "pings": kind = .pings(Int(value) ?? 1)
                 case "delay": delay = .milliseconds(Int(value.replacingOccurrences(of: "ms", with: "")) ?? 0)
                 default: break
