@@ -83,14 +83,14 @@ public final class SQLiteTurnStore: TurnStore {
 
     public func turn(_ id: TurnID) async throws -> TurnRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM turns WHERE id = ?", arguments: [id.description]).map(Self.record)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM turns WHERE id = ?"), arguments: [id.description]).map(Self.record)
         }
     }
 
     public func events(of id: TurnID, after seq: Int, limit: Int) async throws -> [TurnEvent] {
         try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT seq, kind, data FROM turn_events WHERE turn_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                db.cachedStatement(sql: "SELECT seq, kind, data FROM turn_events WHERE turn_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
                 arguments: [id.description, seq, limit]
             ).map { row in
                 TurnEvent(turnID: id, seq: row["seq"], kind: TurnEventKind(rawValue: row["kind"]) ?? .error, data: row["data"])
@@ -113,14 +113,16 @@ public final class SQLiteTurnStore: TurnStore {
 
     public func pastExchanges(userID: String, sessionID: String, before: Date, limit: Int) async throws -> [PastExchange] {
         try await pool.read { db in
-            let resetAt = try Int64.fetchOne(db, sql: "SELECT reset_at FROM conversation_resets WHERE user_id = ?", arguments: [userID]) ?? 0
+            let resetAt =
+                try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT reset_at FROM conversation_resets WHERE user_id = ?"), arguments: [userID]) ?? 0
             return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT user_message, response FROM (SELECT user_message, response, started_at, rowid FROM turns
-                        WHERE user_id = ? AND session_id = ? AND status = 'completed' AND started_at >= ? AND started_at < ?
-                        ORDER BY started_at DESC, rowid DESC LIMIT ?) ORDER BY started_at, rowid
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT user_message, response FROM (SELECT user_message, response, started_at, rowid FROM turns
+                            WHERE user_id = ? AND session_id = ? AND status = 'completed' AND started_at >= ? AND started_at < ?
+                            ORDER BY started_at DESC, rowid DESC LIMIT ?) ORDER BY started_at, rowid
+                        """),
                 arguments: [userID, sessionID, resetAt, Self.millis(before), limit]
             ).map { PastExchange(userMessage: $0["user_message"], response: $0["response"]) }
         }
@@ -214,7 +216,7 @@ public final class SQLiteTurnStore: TurnStore {
     public func tokenUser(hash: String) async throws -> String? {
         try await pool.read { db in
             try String.fetchOne(
-                db, sql: "SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", arguments: [hash])
+                db.cachedStatement(sql: "SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL"), arguments: [hash])
         }
     }
 
