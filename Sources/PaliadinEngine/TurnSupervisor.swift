@@ -119,6 +119,10 @@ public final class TurnSupervisor: Service {
             }
             keepAlive.cancelAll()
         }
+        // Shutdown may have begun from a stream handler, before the service group asked this
+        // service to stop: returning now would count as a crash and cancel the server (and
+        // the final frames of its open streams). Wait for the group's own signal.
+        try? await gracefulShutdown()
     }
 
     /// Waits for running turns up to the grace period, then stops the rest as `interrupted`.

@@ -8,6 +8,7 @@ import PaliadinStore
 import PaliadinTestSupport
 import ServiceLifecycle
 import ServiceLifecycleTestKit
+import Synchronization
 import Testing
 
 @Suite("Turn supervisor: detached turns, clock-driven rules, graceful shutdown")
@@ -133,4 +134,44 @@ struct TurnSupervisorTests {
             #expect(ContinuousClock.now - started < .seconds(30), "shutdown does not wait out the whole grace period")
         }
     }
+}
+
+@Suite("Turn supervisor: shutdown begun by a stream handler")
+struct SupervisorEarlyShutdownTests {
+    @Test("run() does not return before the service group asks, even when shutdown began elsewhere")
+    func waitsForTheGroup() async throws {
+        let store = try await TurnSupervisorTests.makeStore()
+        try await MockOpenAIUpstream().run { baseURL in
+            var configuration = EngineConfiguration()
+            configuration.shutdownGrace = .milliseconds(100)
+            let supervisor = TurnSupervisorTests.supervisor(store: store, baseURL: baseURL, configuration: configuration)
+            let returned = Flag()
+            try await testGracefulShutdown { trigger in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        try await supervisor.run()
+                        returned.set()
+                    }
+                    let turn = try await supervisor.startTurn(TurnSupervisorTests.newTurn("mock:chunks=1000 delay=20ms"))
+                    supervisor.beginShutdown()
+                    try await TurnSupervisorTests.eventually("the turn to be interrupted") {
+                        try await store.turn(turn.id)?.status == .interrupted
+                    }
+                    try await TurnSupervisorTests.eventually("the live turn to be released") { supervisor.hub.count == 0 }
+                    #expect(returned.isSet == false, "run() waits for the service group")
+                    trigger.triggerGracefulShutdown()
+                    try await group.waitForAll()
+                    #expect(returned.isSet)
+                }
+            }
+        }
+    }
+}
+
+/// A flag set once, readable from any task.
+final class Flag: Sendable {
+    private let state = Mutex(false)
+
+    func set() { state.withLock { $0 = true } }
+    var isSet: Bool { state.withLock { $0 } }
 }
