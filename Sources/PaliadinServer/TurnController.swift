@@ -60,6 +60,12 @@ struct TurnController {
     @Sendable func stream(request: Request, context: Context) async throws -> Response {
         let turnID = try await ownedTurnID(request, context)
         let after = try resumePoint(request)
+        if supervisor.hub.entry(for: turnID) == nil, try await store.events(of: turnID, after: after, limit: 1).isEmpty,
+            try await store.turn(turnID)?.status.isFinal == true
+        {
+            // The reader already has the whole of a finished turn: 204 tells an EventSource to stop reconnecting.
+            return Response(status: .noContent)
+        }
         supervisor.noteReader(of: turnID, resumed: after > 0)
         let supervisor = self.supervisor
         let retry = configuration.sseRetryMS

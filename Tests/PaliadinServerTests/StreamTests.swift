@@ -27,6 +27,13 @@ struct StreamTests {
             let row = try await client.waitUntilFinished(turnID)
             #expect(row["status"] as? String == "completed")
             #expect(row["response"] as? String == MockOpenAIUpstream.defaultAnswer)
+            // A reader that already has the whole finished turn is told not to reconnect (204).
+            let lastID = try #require(real.last?.id)
+            let done = try await client.request(.GET, "/api/paliadin/stream/\(turnID)", token: harness.ownerToken, headers: ["Last-Event-ID": "\(lastID)"])
+            #expect(done.status == 204)
+            let before = try await client.request(.GET, "/api/paliadin/stream/\(turnID)?after=\(lastID - 1)", token: harness.ownerToken)
+            #expect(before.status == 200)
+            #expect(before.body.contains("event: end"))
             #expect(row["ttft_ms"] is Int)
             #expect(row["duration_ms"] is Int)
             #expect(row["reader_connects"] as? Int == 1)
