@@ -13,6 +13,9 @@ public final class LiveTurnHub: Sendable {
 
     private struct State {
         var entries: [TurnID: Entry] = [:]
+        /// Ended turns whose end could not be saved: kept so their readers still get the last
+        /// event (until a restart closes the rows as interrupted).
+        var stranded: [TurnID: Entry] = [:]
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -26,9 +29,11 @@ public final class LiveTurnHub: Sendable {
         return entry
     }
 
-    func remove(_ turnID: TurnID) {
+    /// Forgets a turn that ended. With `stranded`, its complete log stays readable.
+    func remove(_ turnID: TurnID, stranded: Bool = false) {
         let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.entries.removeValue(forKey: turnID)
+            let entry = state.entries.removeValue(forKey: turnID)
+            if stranded, let entry { state.stranded[turnID] = entry }
             guard state.entries.isEmpty else { return [] }
             defer { state.emptyWaiters = [] }
             return state.emptyWaiters
@@ -50,7 +55,7 @@ public final class LiveTurnHub: Sendable {
 
     /// The running turn, if it runs here.
     public func entry(for turnID: TurnID) -> Entry? {
-        state.withLock { $0.entries[turnID] }
+        state.withLock { $0.entries[turnID] ?? $0.stranded[turnID] }
     }
 
     /// How many turns run here now.

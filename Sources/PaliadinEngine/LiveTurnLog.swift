@@ -41,12 +41,16 @@ public final class LiveTurnLog: Sendable {
     }
 
     /// Numbers and publishes an event; `nil` once the log is sealed.
-    public func emit(_ kind: TurnEventKind, data: String) -> TurnEvent? {
+    ///
+    /// `persist` is called with the numbered event while the log is still locked, so events
+    /// reach it in sequence order even when several tasks emit at once. It must not block.
+    public func emit(_ kind: TurnEventKind, data: String, persist: (TurnEvent) -> Void = { _ in }) -> TurnEvent? {
         precondition(!kind.isTerminal, "terminal events go through seal/publishSealed")
         let (event, woken) = state.withLock { state -> (TurnEvent?, [CheckedContinuation<Wake, Never>]) in
             guard !state.sealed else { return (nil, []) }
             let event = TurnEvent(turnID: turnID, seq: state.events.count + 1, kind: kind, data: data)
             state.events.append(event)
+            persist(event)
             return (event, state.takeWaiters())
         }
         for waiter in woken { waiter.resume(returning: .events) }
@@ -96,7 +100,7 @@ public final class LiveTurnLog: Sendable {
     }
 
     /// Waits until there is an event after `seq`, the log is complete, the keep-alive ticks,
-    /// or the task is cancelled (then it returns `.tick`).
+    /// or the task is cancelled (the caller then finds the task cancelled).
     public func wait(after seq: Int) async -> Wake {
         let id = state.withLock { state in
             state.nextWaiter += 1

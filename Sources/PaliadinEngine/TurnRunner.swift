@@ -27,7 +27,8 @@ struct TurnRunner: Sendable {
         case stopped(StopReason)
     }
 
-    func run() async {
+    /// Runs the turn; returns false when its end could not be saved.
+    func run() async -> Bool {
         let start = clock.now
         let progress = SharedProgress(TurnProgress(watch: TurnWatch(policy: timing, mode: backend.mode)))
         await emit(.meta, MetaPayload(turnID: record.id, startedAt: record.startedAt))
@@ -37,8 +38,7 @@ struct TurnRunner: Sendable {
             request = try await backendRequest()
         } catch {
             let failure = ErrorPayload(code: TurnErrorCode.internalError, message: "could not load the conversation: \(error)", retryable: true)
-            await close(ending: .failed(failure), progress: progress.withLock { $0 }, elapsed: clock.now - start)
-            return
+            return await close(ending: .failed(failure), progress: progress.withLock { $0 }, elapsed: clock.now - start)
         }
         let ending = await withTaskGroup(of: Ending?.self) { group -> Ending in
             group.addTask { await pumpBackend(request, progress: progress, start: start) }
@@ -55,7 +55,7 @@ struct TurnRunner: Sendable {
             return ending
         }
         progress.withLock { $0.watch.finish() }
-        await close(ending: ending, progress: progress.withLock { $0 }, elapsed: clock.now - start)
+        return await close(ending: ending, progress: progress.withLock { $0 }, elapsed: clock.now - start)
     }
 
     // MARK: - Backend
@@ -144,13 +144,12 @@ struct TurnRunner: Sendable {
     // MARK: - Events
 
     private func emit(_ kind: TurnEventKind, _ payload: some Encodable) async {
-        guard let event = entry.log.emit(kind, data: PayloadCoding.encode(payload)) else { return }
-        writer.append(event)
+        _ = entry.log.emit(kind, data: PayloadCoding.encode(payload), persist: writer.append)
     }
 
     // MARK: - Closing
 
-    private func close(ending: Ending, progress: TurnProgress, elapsed: Duration) async {
+    private func close(ending: Ending, progress: TurnProgress, elapsed: Duration) async -> Bool {
         let finishedAt = Date()
         let durationMS = Self.milliseconds(elapsed)
         let ttftMS = progress.firstContent.map(Self.milliseconds)
@@ -192,12 +191,22 @@ struct TurnRunner: Sendable {
                     classifierTag: outcome.classifierTag, durationMS: durationMS, ttftMS: ttftMS, streamed: outcome.streamed,
                     tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut, conversationID: outcome.conversationID))
         }
-        guard var last = entry.log.seal(failure == nil ? .end : .error, data: lastData) else { return }
-        do {
-            try await store.finishTurn(record.id, outcome: outcome, lastEvent: last)
-        } catch {
-            logger.error("could not close the turn", metadata: ["turn": "\(record.id)", "error": "\(error)"])
-            let internalError = ErrorPayload(code: TurnErrorCode.internalError, message: "could not save the turn: \(error)", retryable: true)
+        guard var last = entry.log.seal(failure == nil ? .end : .error, data: lastData) else { return true }
+        var saved = false
+        for pause in [Duration.zero, .milliseconds(100), .milliseconds(500)] {
+            if pause > .zero { try? await Task.sleep(for: pause) }
+            do {
+                saved = try await store.finishTurn(record.id, outcome: outcome, lastEvent: last)
+                if !saved {
+                    logger.error("the turn was already closed by someone else", metadata: ["turn": "\(record.id)"])
+                }
+                break
+            } catch {
+                logger.error("could not close the turn", metadata: ["turn": "\(record.id)", "error": "\(error)"])
+            }
+        }
+        if !saved {
+            let internalError = ErrorPayload(code: TurnErrorCode.internalError, message: "could not save the end of the turn", retryable: true)
             last = TurnEvent(turnID: record.id, seq: last.seq, kind: .error, data: PayloadCoding.encode(internalError))
             outcome.status = .failed
             outcome.errorCode = internalError.code
@@ -209,6 +218,7 @@ struct TurnRunner: Sendable {
                 "turn": "\(record.id)", "status": "\(outcome.status.rawValue)", "error_code": "\(outcome.errorCode ?? "")",
                 "duration_ms": "\(durationMS)", "ttft_ms": "\(ttftMS.map(String.init) ?? "")", "backend": "\(backend.name)",
             ])
+        return saved
     }
 
     static func milliseconds(_ duration: Duration) -> Int {

@@ -63,10 +63,17 @@ public final class TurnSupervisor: Service {
         let entry = hub.register(record.id, userID: record.userID)
         let job = TurnJob(record: record, turn: new, entry: entry)
         if case .terminated = jobsInput.yield(job) {
-            // Shutdown began between the check above and now: close the turn at once.
-            entry.control.stop(.interrupted)
-            await execute(job, clock: clock)
+            // Shutdown began between the check above and now: close the row without running
+            // the turn, and answer as if it had begun before.
             hub.remove(record.id)
+            let error = ErrorPayload(code: TurnErrorCode.interrupted, message: "Paliadin is shutting down", retryable: true)
+            _ = try? await store.finishTurn(
+                record.id,
+                outcome: TurnOutcome(
+                    status: .interrupted, response: "", errorCode: error.code, errorMessage: error.message, finishedAt: Date(),
+                    durationMS: 0),
+                lastEvent: TurnEvent(turnID: record.id, seq: 1, kind: .error, data: PayloadCoding.encode(error)))
+            throw EngineError.shuttingDown
         }
         return record
     }
@@ -108,8 +115,8 @@ public final class TurnSupervisor: Service {
                 await withGracefulShutdownHandler {
                     for await job in jobs {
                         turns.addTask {
-                            await self.execute(job, clock: self.clock)
-                            self.hub.remove(job.record.id)
+                            let saved = await self.execute(job, clock: self.clock)
+                            self.hub.remove(job.record.id, stranded: !saved)
                         }
                     }
                 } onGracefulShutdown: {
@@ -155,7 +162,7 @@ public final class TurnSupervisor: Service {
         }
     }
 
-    private func execute(_ job: TurnJob, clock: EngineClock) async {
+    private func execute(_ job: TurnJob, clock: EngineClock) async -> Bool {
         await TurnRunner(
             record: job.record, turn: job.turn, backend: backend, conversation: conversation,
             historyTurns: configuration.historyTurns, entry: job.entry, writer: writer, store: store,

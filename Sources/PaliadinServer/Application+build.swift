@@ -10,6 +10,8 @@ import PaliadinStore
 /// Builds the Paliadin application: store, backend, turn supervisor and routes.
 public func buildApplication(_ configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
     let store = try SQLiteTurnStore(path: configuration.databasePath)
+    // One server per database file; the lock lives as long as the application.
+    let lock = try InstanceLock(path: configuration.databasePath + ".lock")
     let httpClient = OpenAICompatibleBackend.makeHTTPClient()
     let backend = OpenAICompatibleBackend(
         baseURL: configuration.backendURL, model: configuration.model, apiKey: configuration.apiKey, httpClient: httpClient)
@@ -24,6 +26,7 @@ public func buildApplication(_ configuration: AppConfiguration, logger: Logger) 
         services: [HTTPClientService(client: httpClient), supervisor],
         logger: logger)
     app.beforeServerStarts {
+        _ = lock
         try await store.migrate()
         try await supervisor.closeAbandonedTurns()
     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
 import PaliadinStore
@@ -16,10 +17,16 @@ struct PaliadinAuthenticator: AuthenticatorMiddleware {
             guard let user = try await store.tokenUser(hash: TokenHasher.hash(bearer.token)) else { return nil }
             return PaliadinUser(id: user)
         }
-        if let devUser, request.headers[.authorization] == nil, context.isLoopback {
+        if let devUser, request.headers[.authorization] == nil, context.isLoopback, !Self.isForwarded(request) {
             return PaliadinUser(id: devUser)
         }
         return nil
+    }
+
+    /// A request a reverse proxy passed on comes from loopback too, but not from this machine's
+    /// user: dev mode must not let it in.
+    static func isForwarded(_ request: Request) -> Bool {
+        ["Forwarded", "X-Forwarded-For", "X-Real-IP"].contains { request.headers[HTTPField.Name($0)!] != nil }
     }
 }
 

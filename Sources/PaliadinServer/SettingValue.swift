@@ -5,11 +5,17 @@ public enum SettingValue {
         let text = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("min", 60), ("h", 3600)]
         for (suffix, scale) in units.sorted(by: { $0.0.count > $1.0.count }) where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0, value.isFinite else { return nil }
-            return .milliseconds(Int64((value * scale * 1000).rounded()))
+            guard let value = Double(text.dropLast(suffix.count)) else { return nil }
+            return milliseconds(value * scale * 1000)
         }
-        guard let seconds = Double(text), seconds >= 0, seconds.isFinite else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+        guard let seconds = Double(text) else { return nil }
+        return milliseconds(seconds * 1000)
+    }
+
+    /// At most a year, so no setting can overflow the clock arithmetic.
+    private static func milliseconds(_ value: Double) -> Duration? {
+        guard value.isFinite, value >= 0, value <= 366 * 86_400_000 else { return nil }
+        return .milliseconds(Int64(value.rounded()))
     }
 
     /// A boolean: true/false, yes/no, on/off, 1/0.

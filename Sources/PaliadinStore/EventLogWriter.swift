@@ -77,6 +77,37 @@ public final class EventLogWriter: Sendable {
         }
     }
 
+    /// Writes a batch; on failure tries again, then turn by turn, so one turn's bad events
+    /// (or a passing lock) do not cost the other turns theirs. Returns the turns whose events
+    /// could not be written.
+    private func write(_ batch: [TurnEvent]) async -> [TurnID: any Error] {
+        if await attempt(batch) == nil { return [:] }
+        var failures: [TurnID: any Error] = [:]
+        for (turnID, events) in Dictionary(grouping: batch, by: \.turnID) {
+            if let error = await attempt(events) {
+                logger.error(
+                    "event log write failed", metadata: ["turn": "\(turnID)", "events": "\(events.count)", "error": "\(error)"])
+                failures[turnID] = error
+            }
+        }
+        return failures
+    }
+
+    /// One write, tried three times with a short pause between; the last error, or nil.
+    private func attempt(_ events: [TurnEvent]) async -> (any Error)? {
+        var lastError: (any Error)?
+        for pause in [Duration.zero, .milliseconds(50), .milliseconds(250)] {
+            if pause > .zero { try? await Task.sleep(for: pause) }
+            do {
+                try await store.appendEvents(events)
+                return nil
+            } catch {
+                lastError = error
+            }
+        }
+        return lastError
+    }
+
     private func startDraining() {
         // The drain outlives the caller by design: it is the group commit of everyone's
         // events, and `flush` is how a caller waits for it.
@@ -102,15 +133,10 @@ public final class EventLogWriter: Sendable {
                 }
             }
             guard !batch.isEmpty else { continue }
-            var failure: (any Error)?
-            do {
-                try await store.appendEvents(batch)
-            } catch {
-                logger.error("event log write failed", metadata: ["events": "\(batch.count)", "error": "\(error)"])
-                failure = error
-            }
+            let failures = await write(batch)
             let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                if let failure { for event in batch { state.failures[event.turnID] = failure } } else { state.batchesWritten += 1 }
+                state.failures.merge(failures) { first, _ in first }
+                state.batchesWritten += 1
                 state.written += batch.count
                 let written = state.written
                 let ready = state.waiters.filter { $0.target <= written }.map(\.continuation)

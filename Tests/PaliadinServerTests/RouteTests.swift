@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import PaliadinServer
 import PaliadinCore
 import PaliadinStore
 import PaliadinTestSupport
@@ -67,6 +69,20 @@ struct RouteTests {
             // A bad token is not rescued by dev mode.
             let forged = try await client.request(.GET, "/api/paliadin/history?session=x", token: "pal_wrong")
             #expect(forged.status == 401)
+            // A request a local reverse proxy passed on is not "this machine's user".
+            for header in ["X-Forwarded-For", "Forwarded", "X-Real-IP"] {
+                let proxied = try await client.request(.GET, "/api/paliadin/history?session=x", headers: [header: "203.0.113.9"])
+                #expect(proxied.status == 401, "\(header)")
+            }
+        }
+    }
+
+    @Test("a second server on the same database file is refused with a clear error")
+    func oneServerPerDatabase() async throws {
+        try await TestHarness.withLiveServer { harness, client in
+            await #expect(throws: InstanceLock.Held.self) {
+                _ = try await buildApplication(harness.configuration, logger: Logger(label: "second"))
+            }
         }
     }
 

@@ -185,8 +185,17 @@ struct SQLiteStoreTests {
         #expect(try await store.events(of: turn.id, after: 0, limit: 2000).map(\.seq) == Array(1...1000))
         let batches = writer.batchesWritten
         #expect(batches < 1000, "events are grouped into batches, not one write each (\(batches) batches)")
-        // A failed write (duplicate sequence numbers) is reported by flush for that turn.
+        // A failed write (duplicate sequence numbers) is reported by flush for that turn only;
+        // the other turn in the same batch keeps its events.
+        let other = TurnRecord(
+            id: TurnID(), userID: "u", sessionID: "s", pageOrigin: nil, contextJSON: nil, userMessage: "q", startedAt: Date(),
+            backend: "b", model: "m")
+        try await store.insertTurn(other)
         writer.append(TurnEvent(turnID: turn.id, seq: 1, kind: .content, data: "{}"))
+        writer.append(TurnEvent(turnID: other.id, seq: 1, kind: .content, data: "{}"))
+        writer.append(TurnEvent(turnID: other.id, seq: 2, kind: .content, data: "{}"))
         await #expect(throws: (any Error).self) { try await writer.flush(turn: turn.id) }
+        try await writer.flush(turn: other.id)
+        #expect(try await store.events(of: other.id, after: 0, limit: 10).map(\.seq) == [1, 2])
     }
 }
