@@ -60,13 +60,18 @@ struct TurnController {
     @Sendable func stream(request: Request, context: Context) async throws -> Response {
         let turnID = try await ownedTurnID(request, context)
         let after = try resumePoint(request)
+        var start = after
         if supervisor.hub.entry(for: turnID) == nil, try await store.events(of: turnID, after: after, limit: 1).isEmpty,
-            try await store.turn(turnID)?.status.isFinal == true
+            try await store.turn(turnID)?.status.isFinal == true, let last = try await store.lastEvent(of: turnID)
         {
             // The reader already has the whole of a finished turn: 204 tells an EventSource to stop reconnecting.
-            return Response(status: .noContent)
+            if last.seq == after { return Response(status: .noContent) }
+            // The reader saw events the store never got (the process died before writing
+            // them): it still gets the turn's last event, so it learns how the turn ended.
+            start = last.seq - 1
         }
         supervisor.noteReader(of: turnID, resumed: after > 0)
+        let readFrom = start
         let supervisor = self.supervisor
         let retry = configuration.sseRetryMS
         let headers: HTTPFields = [
@@ -82,7 +87,7 @@ struct TurnController {
                 try await writer.write(ByteBuffer(string: "retry: \(retry)\n\n"))
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
                     try await withGracefulShutdownHandler {
-                        var reader = supervisor.reader(for: turnID, after: after)
+                        var reader = supervisor.reader(for: turnID, after: readFrom)
                         while let item = try await reader.next() {
                             switch item {
                             case .events(let events):

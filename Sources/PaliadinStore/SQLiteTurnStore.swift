@@ -98,6 +98,17 @@ public final class SQLiteTurnStore: TurnStore {
         }
     }
 
+    public func lastEvent(of id: TurnID) async throws -> TurnEvent? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT seq, kind, data FROM turn_events WHERE turn_id = ? ORDER BY seq DESC LIMIT 1"),
+                arguments: [id.description]
+            ).map { row in
+                TurnEvent(turnID: id, seq: row["seq"], kind: TurnEventKind(rawValue: row["kind"]) ?? .error, data: row["data"])
+            }
+        }
+    }
+
     public func history(userID: String, sessionID: String, limit: Int) async throws -> [TurnRecord] {
         try await pool.read { db in
             try Row.fetchAll(

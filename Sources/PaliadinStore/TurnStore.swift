@@ -25,6 +25,9 @@ public protocol TurnStore: Sendable {
     /// Events of a turn with a sequence number above `seq`, ascending, at most `limit`.
     func events(of id: TurnID, after seq: Int, limit: Int) async throws -> [TurnEvent]
 
+    /// The event with the highest sequence number of a turn, if any.
+    func lastEvent(of id: TurnID) async throws -> TurnEvent?
+
     /// The latest `limit` turns of one user's session, oldest first.
     func history(userID: String, sessionID: String, limit: Int) async throws -> [TurnRecord]
 

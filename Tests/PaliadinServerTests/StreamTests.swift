@@ -223,6 +223,10 @@ struct StreamTests {
             let events = try await client.stream(orphan.description).events
             #expect(events.map(\.id) == [1, 2, 3, 4])
             #expect(events.last?.json["code"] as? String == "interrupted")
+            // A browser that had seen events 5..9 before the crash (never saved) still learns the end.
+            let ahead = try await client.stream(orphan.description, lastEventID: 9).events
+            #expect(ahead.map(\.id) == [4])
+            #expect(ahead.first?.name == "error")
         }
     }
 }
