@@ -108,6 +108,7 @@ public final class TurnSupervisor: Service {
             pingInterval: configuration.pingInterval, clock: clock)
     }
 
+    /// Runs the turns handed over by `startTurn` until graceful shutdown, then drains them.
     public func run() async throws {
         await withTaskGroup(of: Void.self) { keepAlive in
             keepAlive.addTask { await self.tickReaders() }
