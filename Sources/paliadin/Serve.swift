@@ -83,12 +83,14 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "paliadin")
         let app = try await buildApplication(configuration, logger: logger)
         let base = "http://\(configuration.host):\(configuration.port)"
-        print("Paliadin chat page: \(base)/paliadin  (dashboard: \(base)/admin/paliadin)")
+        var banner = "Paliadin chat page: \(base)/paliadin  (dashboard: \(base)/admin/paliadin)\n"
         if let devUser = configuration.devUser {
-            print("Dev mode: requests from this machine act as \(devUser); no login needed.")
+            banner += "Dev mode: requests from this machine act as \(devUser); no login needed.\n"
         } else {
-            print("Log in with a bearer token: paliadin token create --user EMAIL")
+            banner += "Log in with a bearer token: paliadin token create --user EMAIL\n"
         }
+        // Written straight to the file descriptor, so it shows at once even when stdout is a pipe.
+        FileHandle.standardOutput.write(Data(banner.utf8))
         try await app.runService()
     }
 }
