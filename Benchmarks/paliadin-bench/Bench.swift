@@ -54,7 +54,9 @@ struct Bench: AsyncParsableCommand {
             var relayDirect: [Double] = []
             var relayThrough: [Double] = []
             var roundTrips: [Double] = []
+            var cpuAtStart = 0.0
             for index in 0..<(warmup + iterations) {
+                if index == warmup { cpuAtStart = server.cpuSeconds }
                 let directTag = "d\(index)"
                 let throughTag = "t\(index)"
                 let d = try await Self.direct(client: client, baseURL: mockURL, message: message + " tag=\(directTag)")
@@ -76,7 +78,9 @@ struct Bench: AsyncParsableCommand {
                 posted.append(t.posted)
                 heads.append(t.streamHead)
             }
+            let cpuPerTurn = (server.cpuSeconds - cpuAtStart) / Double(iterations) * 1000
             let result = BenchResult(
+                paliadinCPUPerTurnMS: cpuPerTurn,
                 iterations: iterations, chunks: chunks, directTTFT: Summary(direct), throughTTFT: Summary(through),
                 addedTTFTp50: Summary(through).p50 - Summary(direct).p50, addedTTFTp99: Summary(through).p99 - Summary(direct).p99,
                 directTotal: Summary(directTotal), throughTotal: Summary(throughTotal), postAnswered: Summary(posted),

@@ -22,6 +22,8 @@ struct Summary: Codable {
 
 /// One benchmark run.
 struct BenchResult: Codable {
+    /// CPU time of the Paliadin process per measured turn (ms), all threads.
+    var paliadinCPUPerTurnMS: Double
     var iterations: Int
     var chunks: Int
     var directTTFT: Summary
@@ -56,6 +58,7 @@ struct BenchResult: Codable {
             | HTTP round trip of a static file (this machine's floor) | \(f(roundTrip.p50)) | \(f(roundTrip.p90)) | \(f(roundTrip.p99)) |
             | total time, direct | \(f(directTotal.p50)) | \(f(directTotal.p90)) | \(f(directTotal.p99)) |
             | total time, through Paliadin | \(f(throughTotal.p50)) | \(f(throughTotal.p90)) | \(f(throughTotal.p99)) |
+            | Paliadin CPU time per turn (mean) | \(f(paliadinCPUPerTurnMS)) | | |
             """
     }
 }
