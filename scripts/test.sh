@@ -20,5 +20,11 @@ if ! wait "$llama_install"; then
     echo "[test] installing the local model server failed" >&2
     exit 1
 fi
+# One model server for both real-model suites; stopped at the end if this run started it.
+started_llama=0
+bash scripts/llama.sh status >/dev/null 2>&1 || started_llama=1
+bash scripts/llama.sh start >/dev/null
+[ "$started_llama" = 0 ] || trap 'bash scripts/llama.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/e2e-real-model.sh
+bash scripts/browser-smoke.sh
 echo "[test] all tests passed"
