@@ -65,7 +65,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try await database.open()
             guard try await store.revokeToken(id: id, at: Date()) else {
-                throw ValidationError("no active token with id \(id)")
+                throw CommandFailure("no active token with id \(id)")
             }
             print("revoked \(id)")
         }
@@ -81,4 +81,10 @@ struct Migrate: AsyncParsableCommand {
         _ = try await database.open()
         print("database is up to date")
     }
+}
+
+/// A command that could not do its job (as opposed to a usage mistake): printed without the usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
