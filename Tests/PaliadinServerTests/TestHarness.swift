@@ -32,7 +32,9 @@ struct TestHarness {
         try await upstream.run { baseURL in
             let harness = try await make(backendURL: baseURL, configure: configure)
             try await prepare(harness.store)
-            let app = try await buildApplication(harness.configuration, logger: Logger(label: "paliadin-test"))
+            var logger = Logger(label: "paliadin-test")
+            logger.logLevel = .warning
+            let app = try await buildApplication(harness.configuration, logger: logger)
             try await app.test(.live) { client in
                 try await body(harness, LiveClient(port: client.port!, harness: harness))
             }

@@ -49,13 +49,16 @@ public final class MockOpenAIUpstream: Sendable {
         let router = Router()
         router.post("v1/chat/completions") { request, context in try await self.complete(request, context: context) }
         let (portStream, portInput) = AsyncStream.makeStream(of: Int.self)
+        // The mock is stopped by cancellation, which the server logs as an error: keep it quiet.
+        var logger = Logger(label: "mock-upstream")
+        logger.logLevel = .critical
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "mock-upstream"),
             onServerRunning: { channel in
                 portInput.yield(channel.localAddress?.port ?? 0)
                 portInput.finish()
             },
-            logger: Logger(label: "mock-upstream"))
+            logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 try await app.run()
