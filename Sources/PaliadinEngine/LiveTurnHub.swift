@@ -16,7 +16,8 @@ public final class LiveTurnHub: Sendable {
         /// Ended turns whose end could not be saved: kept so their readers still get the last
         /// event (until a restart closes the rows as interrupted).
         var stranded: [TurnID: Entry] = [:]
-        var emptyWaiters: [CheckedContinuation<Void, Never>] = []
+        var emptyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
     }
 
     private let state = Mutex(State())
@@ -35,22 +36,44 @@ public final class LiveTurnHub: Sendable {
             let entry = state.entries.removeValue(forKey: turnID)
             if stranded, let entry { state.stranded[turnID] = entry }
             guard state.entries.isEmpty else { return [] }
-            defer { state.emptyWaiters = [] }
-            return state.emptyWaiters
+            defer { state.emptyWaiters = [:] }
+            return Array(state.emptyWaiters.values)
         }
         for waiter in woken { waiter.resume() }
     }
 
-    /// Returns once no turn runs here.
+    /// Returns once no turn runs here, or when the task is cancelled.
     func waitUntilEmpty() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let empty = state.withLock { state -> Bool in
-                if state.entries.isEmpty { return true }
-                state.emptyWaiters.append(continuation)
-                return false
-            }
-            if empty { continuation.resume() }
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
         }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.entries.isEmpty || Task.isCancelled { return true }
+                    state.emptyWaiters[id] = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.emptyWaiters.removeValue(forKey: id) }
+            waiter?.resume()
+        }
+    }
+
+    /// Removes and returns the turns still registered (for closing them when their runners
+    /// will never run, as after a hard cancellation).
+    func removeAll() -> [TurnID: Entry] {
+        let (left, woken) = state.withLock { state -> ([TurnID: Entry], [CheckedContinuation<Void, Never>]) in
+            let left = state.entries
+            state.entries = [:]
+            defer { state.emptyWaiters = [:] }
+            return (left, Array(state.emptyWaiters.values))
+        }
+        for waiter in woken { waiter.resume() }
+        return left
     }
 
     /// The running turn, if it runs here.

@@ -127,6 +127,9 @@ public final class TurnSupervisor: Service {
             }
             keepAlive.cancelAll()
         }
+        // After a hard cancellation: take no more turns, and close any handed over but never started.
+        beginShutdown()
+        await closeLeftovers()
         // Shutdown may have begun from a stream handler, before the service group asked this
         // service to stop: returning now would count as a crash and cancel the server (and
         // the final frames of its open streams). Wait for the group's own signal.
@@ -148,6 +151,26 @@ public final class TurnSupervisor: Service {
             }
             for control in left { control.stop(.interrupted) }
             group.cancelAll()
+        }
+    }
+
+    /// Closes turns whose runners never ran (their jobs were still queued when `run()` was
+    /// cancelled): the row as `interrupted`, and the live log, so its readers finish.
+    private func closeLeftovers() async {
+        let left = hub.removeAll()
+        guard !left.isEmpty else { return }
+        logger.warning("closing turns that never started", metadata: ["count": "\(left.count)"])
+        let error = ErrorPayload(code: TurnErrorCode.interrupted, message: "Paliadin stopped before the turn ran", retryable: true)
+        for (turnID, entry) in left {
+            guard let last = entry.log.seal(.error, data: PayloadCoding.encode(error)) else { continue }
+            // Under cancellation the write may fail; the next start closes the row then.
+            _ = try? await store.finishTurn(
+                turnID,
+                outcome: TurnOutcome(
+                    status: .interrupted, response: entry.log.partialText, errorCode: error.code, errorMessage: error.message,
+                    finishedAt: Date(), durationMS: 0),
+                lastEvent: last)
+            entry.log.publish(last: last)
         }
     }
 

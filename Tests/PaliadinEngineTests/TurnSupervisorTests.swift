@@ -175,3 +175,32 @@ final class Flag: Sendable {
     func set() { state.withLock { $0 = true } }
     var isSet: Bool { state.withLock { $0 } }
 }
+
+@Suite("Turn supervisor: hard cancellation")
+struct SupervisorCancellationTests {
+    @Test("cancelling run() ends every turn, started or still queued, and does not hang")
+    func hardCancel() async throws {
+        let store = try await TurnSupervisorTests.makeStore()
+        try await MockOpenAIUpstream().run { baseURL in
+            let supervisor = TurnSupervisorTests.supervisor(store: store, baseURL: baseURL, configuration: EngineConfiguration())
+            // Turns handed over before run() starts stay queued until it does.
+            var logs: [LiveTurnLog] = []
+            for _ in 0..<3 {
+                let turn = try await supervisor.startTurn(TurnSupervisorTests.newTurn("mock:chunks=1000 delay=20ms"))
+                logs.append(try #require(supervisor.hub.entry(for: turn.id)?.log))
+            }
+            let running = Task { try await supervisor.run() }
+            running.cancel()
+            try await running.value
+            #expect(supervisor.hub.count == 0)
+            await #expect(throws: EngineError.shuttingDown, "no turn is taken that nobody would run") {
+                try await supervisor.startTurn(TurnSupervisorTests.newTurn("after the end"))
+            }
+            for log in logs {
+                let (events, complete) = log.events(after: 0, limit: 5000)
+                #expect(complete, "every reader gets a last event")
+                #expect(events.last?.kind == .error)
+            }
+        }
+    }
+}
