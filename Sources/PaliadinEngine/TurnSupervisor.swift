@@ -66,13 +66,7 @@ public final class TurnSupervisor: Service {
             // Shutdown began between the check above and now: close the row without running
             // the turn, and answer as if it had begun before.
             hub.remove(record.id)
-            let error = ErrorPayload(code: TurnErrorCode.interrupted, message: "Paliadin is shutting down", retryable: true)
-            _ = try? await store.finishTurn(
-                record.id,
-                outcome: TurnOutcome(
-                    status: .interrupted, response: "", errorCode: error.code, errorMessage: error.message, finishedAt: Date(),
-                    durationMS: 0),
-                lastEvent: TurnEvent(turnID: record.id, seq: 1, kind: .error, data: PayloadCoding.encode(error)))
+            await closeWithoutRunning(record.id, entry: entry, message: "Paliadin is shutting down")
             throw EngineError.shuttingDown
         }
         return record
@@ -160,18 +154,23 @@ public final class TurnSupervisor: Service {
         let left = hub.removeAll()
         guard !left.isEmpty else { return }
         logger.warning("closing turns that never started", metadata: ["count": "\(left.count)"])
-        let error = ErrorPayload(code: TurnErrorCode.interrupted, message: "Paliadin stopped before the turn ran", retryable: true)
         for (turnID, entry) in left {
-            guard let last = entry.log.seal(.error, data: PayloadCoding.encode(error)) else { continue }
-            // Under cancellation the write may fail; the next start closes the row then.
-            _ = try? await store.finishTurn(
-                turnID,
-                outcome: TurnOutcome(
-                    status: .interrupted, response: entry.log.partialText, errorCode: error.code, errorMessage: error.message,
-                    finishedAt: Date(), durationMS: 0),
-                lastEvent: last)
-            entry.log.publish(last: last)
+            await closeWithoutRunning(turnID, entry: entry, message: "Paliadin stopped before the turn ran")
         }
+    }
+
+    /// Closes a turn whose runner never ran: the row as `interrupted` (a failed write is
+    /// repaired at the next start), and the live log, so its readers finish.
+    private func closeWithoutRunning(_ turnID: TurnID, entry: LiveTurnHub.Entry, message: String) async {
+        let error = ErrorPayload(code: TurnErrorCode.interrupted, message: message, retryable: true)
+        guard let last = entry.log.seal(.error, data: PayloadCoding.encode(error)) else { return }
+        _ = try? await store.finishTurn(
+            turnID,
+            outcome: TurnOutcome(
+                status: .interrupted, response: entry.log.partialText, errorCode: error.code, errorMessage: error.message,
+                finishedAt: Date(), durationMS: 0),
+            lastEvent: last)
+        entry.log.publish(last: last)
     }
 
     /// Wakes idle readers every ping interval so they send keep-alives.

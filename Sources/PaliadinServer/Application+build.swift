@@ -37,11 +37,12 @@ public func buildApplication(_ configuration: AppConfiguration, logger: Logger) 
 func buildRouter(_ configuration: AppConfiguration, store: any TurnStore, supervisor: TurnSupervisor) throws -> Router<PaliadinRequestContext> {
     let router = Router(context: PaliadinRequestContext.self)
     guard configuration.enabled else { return router }
-    PageController(assets: try AssetLibrary()).addAssetRoutes(to: router)
+    let pages = PageController(assets: try AssetLibrary())
+    pages.addAssetRoutes(to: router)
     let gated = router.group()
         .add(middleware: PaliadinAuthenticator(store: store, devUser: configuration.devUser))
         .add(middleware: OwnerGate(owners: configuration.effectiveOwners))
-    PageController(assets: try AssetLibrary()).addPageRoutes(to: gated)
+    pages.addPageRoutes(to: gated)
     TurnController(
         supervisor: supervisor, store: store, configuration: configuration,
         recovery: RecoveryRule(giveUpAfter: configuration.recoveryGiveUp)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parses the values of settings given as text (flags and environment variables).
 public enum SettingValue {
     /// A duration: `250ms`, `5s`, `30m`, `2h`, or a plain number of seconds.
@@ -42,5 +44,3 @@ public enum SettingValue {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }
-
-import Foundation

@@ -58,12 +58,10 @@ struct TurnController {
     /// `GET /api/paliadin/stream/{id}`: the turn's events as Server-Sent Events, from
     /// `Last-Event-ID` or `?after=N` on; a finished turn replays and closes.
     @Sendable func stream(request: Request, context: Context) async throws -> Response {
-        let turnID = try await ownedTurnID(request, context)
+        let (turnID, finished) = try await ownedTurnForStream(request, context)
         let after = try resumePoint(request)
         var start = after
-        if supervisor.hub.entry(for: turnID) == nil, try await store.events(of: turnID, after: after, limit: 1).isEmpty,
-            try await store.turn(turnID)?.status.isFinal == true, let last = try await store.lastEvent(of: turnID)
-        {
+        if finished, let last = try await store.lastEvent(of: turnID), last.seq <= after {
             // The reader already has the whole of a finished turn: 204 tells an EventSource to stop reconnecting.
             if last.seq == after { return Response(status: .noContent) }
             // The reader saw events the store never got (the process died before writing
@@ -172,16 +170,17 @@ struct TurnController {
         return record
     }
 
-    /// The turn named in the path, if the caller owns it. A turn running here is checked
-    /// in memory; others in the store.
-    private func ownedTurnID(_ request: Request, _ context: Context) async throws -> TurnID {
+    /// The turn named in the path, if the caller owns it, and whether it has ended. A turn
+    /// running here is checked in memory; others in the store.
+    private func ownedTurnForStream(_ request: Request, _ context: Context) async throws -> (TurnID, finished: Bool) {
         let user = try context.requireIdentity()
         guard let text = context.parameters.get("id"), let id = TurnID(text) else { throw APIError.invalidTurnID }
         if let entry = supervisor.hub.entry(for: id) {
             guard entry.userID == user.id else { throw APIError.notFound }
-            return id
+            return (id, false)
         }
-        return try await ownedTurn(request, context).id
+        let record = try await ownedTurn(request, context)
+        return (record.id, record.status.isFinal)
     }
 
     /// Where a reader resumes: `Last-Event-ID` (sent by a reconnecting EventSource), else `?after=N`, else 0.
