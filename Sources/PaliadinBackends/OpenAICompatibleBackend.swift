@@ -96,10 +96,15 @@ public struct OpenAICompatibleBackend: ChatBackend {
 
     /// An HTTP client set up for backends: a refused connection fails at once (so the turn
     /// ends with `backend_unavailable`) instead of being retried until the request deadline.
-    public static func makeHTTPClient() -> HTTPClient {
+    ///
+    /// - Parameter maxConnections: connections to one backend open at once. A streaming turn
+    ///   holds its connection for the whole answer, so this bounds the turns streaming at once
+    ///   (more wait for a free connection).
+    public static func makeHTTPClient(maxConnections: Int = 512) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(10))
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConnections)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -111,12 +116,14 @@ public struct OpenAICompatibleBackend: ChatBackend {
         case .comment:
             await events(.heartbeat)
         case .event(let event):
-            let data = event.data.trimmingCharacters(in: .whitespaces)
-            if data == "[DONE]" {
+            let data = event.data
+            switch Self.classify(data) {
+            case .blank: return
+            case .done:
                 state.sawDone = true
                 return
+            case .json: break
             }
-            if data.isEmpty { return }
             let chunk: OpenAIChunk
             do {
                 chunk = try Self.decoder.decode(OpenAIChunk.self, from: Data(data.utf8))
@@ -143,6 +150,22 @@ public struct OpenAICompatibleBackend: ChatBackend {
                 await events(.usage(tokensIn: usage.promptTokens, tokensOut: usage.completionTokens))
             }
         }
+    }
+
+    /// What a `data:` payload holds, told apart without decoding it.
+    enum Payload {
+        case blank, done, json
+    }
+
+    /// Classifies a payload by its bytes: blank, the `[DONE]` marker (spaces around it
+    /// allowed), or anything else, which must be a JSON chunk. Runs once per chunk, so it
+    /// only looks at the ends of the payload.
+    static func classify(_ data: String) -> Payload {
+        let bytes = data.utf8
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return .blank }
+        guard bytes[first] == UInt8(ascii: "[") else { return .json }
+        let last = bytes.lastIndex(where: { $0 != 0x20 && $0 != 0x09 }) ?? first
+        return bytes[first...last].elementsEqual("[DONE]".utf8) ? .done : .json
     }
 
     /// The failure for a non-200 response: 429 and 5xx may pass, other 4xx will not.

@@ -12,7 +12,8 @@ struct TurnRunner: Sendable {
     let turn: NewTurn
     let backend: any ChatBackend
     let conversation: ConversationBuilder
-    let historyTurns: Int
+    /// The session's earlier exchanges, read when the turn's row was written.
+    let history: [PastExchange]
     let entry: LiveTurnHub.Entry
     let writer: EventLogWriter
     let store: any TurnStore
@@ -33,13 +34,7 @@ struct TurnRunner: Sendable {
         let progress = SharedProgress(TurnProgress(watch: TurnWatch(policy: timing, mode: backend.mode)))
         await emit(.meta, MetaPayload(turnID: record.id, startedAt: record.startedAt))
 
-        let request: BackendTurnRequest
-        do {
-            request = try await backendRequest()
-        } catch {
-            let failure = ErrorPayload(code: TurnErrorCode.internalError, message: "could not load the conversation: \(error)", retryable: true)
-            return await close(ending: .failed(failure), progress: progress.withLock { $0 }, elapsed: clock.now - start)
-        }
+        let request = backendRequest()
         let ending = await withTaskGroup(of: Ending?.self) { group -> Ending in
             group.addTask { await pumpBackend(request, progress: progress, start: start) }
             group.addTask { await watch(progress: progress, start: start) }
@@ -61,11 +56,7 @@ struct TurnRunner: Sendable {
     // MARK: - Backend
 
     /// The messages for the backend: the session's earlier exchanges (for stateless backends), the page context, the new message.
-    private func backendRequest() async throws -> BackendTurnRequest {
-        let history =
-            backend.keepsConversation
-            ? []
-            : try await store.pastExchanges(userID: turn.userID, sessionID: turn.sessionID, before: record.startedAt, limit: historyTurns)
+    private func backendRequest() -> BackendTurnRequest {
         let messages = conversation.messages(
             userMessage: turn.userMessage, pageOrigin: turn.pageOrigin, context: turn.context, history: history)
         return BackendTurnRequest(turnID: record.id, userID: turn.userID, sessionID: turn.sessionID, messages: messages, conversationID: nil)

@@ -27,6 +27,8 @@ public final class TurnSupervisor: Service {
     struct TurnJob: Sendable {
         let record: TurnRecord
         let turn: NewTurn
+        /// The session's earlier exchanges, for a backend that does not keep the conversation.
+        let history: [PastExchange]
         let entry: LiveTurnHub.Entry
     }
 
@@ -59,9 +61,11 @@ public final class TurnSupervisor: Service {
             id: TurnID(), userID: new.userID, sessionID: new.sessionID, pageOrigin: new.pageOrigin,
             contextJSON: new.context.map(PayloadCoding.encode), userMessage: new.userMessage, startedAt: Date(),
             backend: backend.name, model: backend.model)
-        try await store.insertTurn(record)
+        // The row and the conversation so far in one trip to the database: the turn can then
+        // call the backend at once, without reading the store again.
+        let history = try await store.openTurn(record, historyLimit: backend.keepsConversation ? 0 : configuration.historyTurns)
         let entry = hub.register(record.id, userID: record.userID)
-        let job = TurnJob(record: record, turn: new, entry: entry)
+        let job = TurnJob(record: record, turn: new, history: history, entry: entry)
         if case .terminated = jobsInput.yield(job) {
             // Shutdown began between the check above and now: close the row without running
             // the turn, and answer as if it had begun before.
@@ -188,7 +192,7 @@ public final class TurnSupervisor: Service {
     private func execute(_ job: TurnJob, clock: EngineClock) async -> Bool {
         await TurnRunner(
             record: job.record, turn: job.turn, backend: backend, conversation: conversation,
-            historyTurns: configuration.historyTurns, entry: job.entry, writer: writer, store: store,
+            history: job.history, entry: job.entry, writer: writer, store: store,
             timing: configuration.timing, clock: clock, logger: logger
         ).run()
     }

@@ -12,7 +12,7 @@ public func buildApplication(_ configuration: AppConfiguration, logger: Logger) 
     let store = try SQLiteTurnStore(path: configuration.databasePath)
     // One server per database file; the lock lives as long as the application.
     let lock = try InstanceLock(path: configuration.databasePath + ".lock")
-    let httpClient = OpenAICompatibleBackend.makeHTTPClient()
+    let httpClient = OpenAICompatibleBackend.makeHTTPClient(maxConnections: configuration.backendConnections)
     let backend = OpenAICompatibleBackend(
         baseURL: configuration.backendURL, model: configuration.model, apiKey: configuration.apiKey, httpClient: httpClient)
     let supervisor = TurnSupervisor(
@@ -22,7 +22,10 @@ public func buildApplication(_ configuration: AppConfiguration, logger: Logger) 
     let router = try buildRouter(configuration, store: store, supervisor: supervisor)
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "paliadin"),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "paliadin",
+            // Room for bursts of new connections (thousands of streams opening at once); the kernel caps it at somaxconn.
+            backlog: 4096),
         services: [HTTPClientService(client: httpClient), supervisor],
         logger: logger)
     app.beforeServerStarts {

@@ -36,20 +36,31 @@ public final class SQLiteTurnStore: TurnStore {
     }
 
     public func insertTurn(_ record: TurnRecord) async throws {
+        try await pool.write { db in try Self.insert(record, in: db) }
+    }
+
+    public func openTurn(_ record: TurnRecord, historyLimit: Int) async throws -> [PastExchange] {
         try await pool.write { db in
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO turns (id, user_id, session_id, page_origin, context_json, user_message, status,
-                        response, started_at, backend, model, used_tools, rows_seen, chip_count, classifier_tag,
-                        reader_connects, reader_resumes, streamed)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, '[]', '[]', 0, '', 0, 0, 0)
-                    """
-            ).execute(
-                arguments: [
-                    record.id.description, record.userID, record.sessionID, record.pageOrigin, record.contextJSON,
-                    record.userMessage, record.status.rawValue, Self.millis(record.startedAt), record.backend, record.model,
-                ])
+            try Self.insert(record, in: db)
+            guard historyLimit > 0 else { return [] }
+            return try Self.pastExchanges(
+                userID: record.userID, sessionID: record.sessionID, before: record.startedAt, limit: historyLimit, in: db)
         }
+    }
+
+    private static func insert(_ record: TurnRecord, in db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO turns (id, user_id, session_id, page_origin, context_json, user_message, status,
+                    response, started_at, backend, model, used_tools, rows_seen, chip_count, classifier_tag,
+                    reader_connects, reader_resumes, streamed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, '[]', '[]', 0, '', 0, 0, 0)
+                """
+        ).execute(
+            arguments: [
+                record.id.description, record.userID, record.sessionID, record.pageOrigin, record.contextJSON,
+                record.userMessage, record.status.rawValue, Self.millis(record.startedAt), record.backend, record.model,
+            ])
     }
 
     public func appendEvents(_ events: [TurnEvent]) async throws {
@@ -123,20 +134,22 @@ public final class SQLiteTurnStore: TurnStore {
     }
 
     public func pastExchanges(userID: String, sessionID: String, before: Date, limit: Int) async throws -> [PastExchange] {
-        try await pool.read { db in
-            let resetAt =
-                try Int64.fetchOne(
-                    db.cachedStatement(sql: "SELECT reset_at FROM conversation_resets WHERE user_id = ?"), arguments: [userID]) ?? 0
-            return try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT user_message, response FROM (SELECT user_message, response, started_at, rowid FROM turns
-                            WHERE user_id = ? AND session_id = ? AND status = 'completed' AND started_at >= ? AND started_at < ?
-                            ORDER BY started_at DESC, rowid DESC LIMIT ?) ORDER BY started_at, rowid
-                        """),
-                arguments: [userID, sessionID, resetAt, Self.millis(before), limit]
-            ).map { PastExchange(userMessage: $0["user_message"], response: $0["response"]) }
-        }
+        try await pool.read { db in try Self.pastExchanges(userID: userID, sessionID: sessionID, before: before, limit: limit, in: db) }
+    }
+
+    private static func pastExchanges(userID: String, sessionID: String, before: Date, limit: Int, in db: Database) throws -> [PastExchange] {
+        let resetAt =
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT reset_at FROM conversation_resets WHERE user_id = ?"), arguments: [userID]) ?? 0
+        return try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT user_message, response FROM (SELECT user_message, response, started_at, rowid FROM turns
+                        WHERE user_id = ? AND session_id = ? AND status = 'completed' AND started_at >= ? AND started_at < ?
+                        ORDER BY started_at DESC, rowid DESC LIMIT ?) ORDER BY started_at, rowid
+                    """),
+            arguments: [userID, sessionID, resetAt, Self.millis(before), limit]
+        ).map { PastExchange(userMessage: $0["user_message"], response: $0["response"]) }
     }
 
     public func recentTurns(limit: Int) async throws -> [TurnRecord] {

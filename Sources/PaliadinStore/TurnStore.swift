@@ -11,6 +11,11 @@ public protocol TurnStore: Sendable {
     /// Writes a new turn row (status `running`).
     func insertTurn(_ record: TurnRecord) async throws
 
+    /// Writes a new turn row and returns, from the same transaction, the session's past
+    /// exchanges before it (at most `historyLimit`; none when it is 0): what a turn needs to
+    /// begin, in one trip to the database.
+    func openTurn(_ record: TurnRecord, historyLimit: Int) async throws -> [PastExchange]
+
     /// Appends events to their turns' logs, in one transaction.
     func appendEvents(_ events: [TurnEvent]) async throws
 

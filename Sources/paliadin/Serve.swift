@@ -22,6 +22,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Base URL of the OpenAI-compatible backend, e.g. http://127.0.0.1:8081/v1. [env PALIADIN_BACKEND_URL]")
     var backendURL: String?
 
+    @Option(help: "Most connections open at once to the backend; each streaming turn holds one. [env PALIADIN_BACKEND_CONNECTIONS, default 512]")
+    var backendConnections: String?
+
     @Option(help: "Model name sent to the backend. [env PALIADIN_MODEL, default smollm2]")
     var model: String?
 
@@ -120,6 +123,10 @@ struct SettingSource {
             configuration.backendURL = url
         }
         if let model = value(flags.model, "PALIADIN_MODEL") { configuration.model = model }
+        if let connections = value(flags.backendConnections, "PALIADIN_BACKEND_CONNECTIONS") {
+            guard let count = Int(connections), count > 0 else { throw ValidationError("backend connections must be a positive number") }
+            configuration.backendConnections = count
+        }
         configuration.apiKey = value(flags.apiKey, "PALIADIN_API_KEY")
         if let owners = value(flags.owners, "PALIADIN_OWNERS") { configuration.owners = Set(SettingValue.list(owners)) }
         configuration.devUser = value(flags.devUser, "PALIADIN_DEV_USER")

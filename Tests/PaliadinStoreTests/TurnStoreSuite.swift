@@ -91,6 +91,12 @@ struct TurnStoreSuite {
             try await store.resetConversation(userID: "u@x", at: start.addingTimeInterval(2.5))
             let afterReset = try await store.pastExchanges(userID: "u@x", sessionID: "s", before: Date(), limit: 10)
             #expect(afterReset.map(\.userMessage) == ["q3", "q4"])
+            // Opening a turn writes its row and hands back the same conversation, bounded by the limit.
+            let next = record(message: "q5")
+            let opened = try await store.openTurn(next, historyLimit: 1)
+            #expect(opened.map(\.userMessage) == ["q4"])
+            #expect(try await store.turn(next.id)?.status == .running)
+            #expect(try await store.openTurn(record(message: "q6"), historyLimit: 0).isEmpty)
             let recent = try await store.recentTurns(limit: 2)
             #expect(recent.count == 2)
             #expect(recent.first?.startedAt ?? .distantPast >= recent.last?.startedAt ?? .distantFuture)
