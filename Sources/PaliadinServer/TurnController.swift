@@ -75,28 +75,27 @@ struct TurnController {
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
             .cacheControl: "no-cache, no-transform",
-            // The server closes the connection when a stream ends; say so, so clients do not reuse it.
-            .connection: "close",
             HTTPField.Name("X-Accel-Buffering")!: "no",
         ]
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
+                // The connection stays open for the client's next request once the turn ends. A
+                // client that leaves mid-stream is noticed at the next write (an event, or at
+                // the latest the next ping), which fails and ends this handler.
                 try await writer.write(ByteBuffer(string: "retry: \(retry)\n\n"))
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    try await withGracefulShutdownHandler {
-                        var reader = supervisor.reader(for: turnID, after: readFrom)
-                        while let item = try await reader.next() {
-                            switch item {
-                            case .events(let events):
-                                try await writer.write(SSEFrame.encode(events))
-                            case .ping:
-                                try await writer.write(SSEFrame.ping)
-                            }
+                try await withGracefulShutdownHandler {
+                    var reader = supervisor.reader(for: turnID, after: readFrom)
+                    while let item = try await reader.next() {
+                        switch item {
+                        case .events(let events):
+                            try await writer.write(SSEFrame.encode(events))
+                        case .ping:
+                            try await writer.write(SSEFrame.ping)
                         }
-                    } onGracefulShutdown: {
-                        supervisor.beginShutdown()
                     }
+                } onGracefulShutdown: {
+                    supervisor.beginShutdown()
                 }
                 try await writer.finish(nil)
             })
