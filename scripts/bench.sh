@@ -1,15 +1,50 @@
 #!/usr/bin/env bash
-# `make bench`: builds Paliadin and the benchmark in release mode and measures the time to
-# first content through Paliadin against the same mock upstream directly, interleaved; then
-# the SQLite store's own latencies. Results: .run/bench.json and the tables printed here.
+# `make bench`: builds Paliadin and the benchmark in release mode, then measures Paliadin
+# against an in-process mock upstream, direct and through Paliadin side by side: added time
+# to first content, concurrent paced streams, RSS, CPU per 1,000 turns, POST /turn rate, and
+# the SQLite store alone. Writes .run/bench.json, .run/bench.md and BENCHMARKS.md.
+#
+#   scripts/bench.sh                          # everything (about 4 minutes)
+#   scripts/bench.sh --quick                  # shorter runs, while developing
+#   scripts/bench.sh --scenario ttft          # one scenario: ttft, streams, rss, cpu, post (comma-separated)
+#   BENCH_OUT=.run/BENCHMARKS.md scripts/bench.sh --quick   # leave BENCHMARKS.md alone
+#
+# Any argument (and BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`) is passed to
+# paliadin-bench (`paliadin-bench --help` lists them).
 set -euo pipefail
+# shellcheck disable=SC2086
+set -- ${BENCH_ARGS:-} "$@"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 mkdir -p .run
+out="${BENCH_OUT:-BENCHMARKS.md}"
+
+# Thousands of streams need thousands of descriptors (client, mock and Paliadin each).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 20000 2>/dev/null || true
+
 swift build -c release --product paliadin
 swift build -c release --product paliadin-bench
 bin="$(swift build -c release --show-bin-path)"
-echo "machine: $(nproc) cores, $(uname -srm); commit $(git rev-parse --short HEAD)"
-"$bin/paliadin-bench" --paliadin "$bin/paliadin" --iterations "${BENCH_ITERATIONS:-300}" --json .run/bench.json
+
+command=("$bin/paliadin-bench" --paliadin "$bin/paliadin" --json .run/bench.json --markdown .run/bench.md "$@")
+echo "machine: $(nproc) cores, $(uname -srm); commit $(git rev-parse --short HEAD); open files $(ulimit -n)"
+"${command[@]}" >/dev/null
+swift_version="$(swift --version 2>/dev/null | head -1)"
+dirty=""
+if ! git diff --quiet HEAD -- Sources Package.swift 2>/dev/null; then dirty=" (with uncommitted changes)"; fi
+{
+    echo "# Benchmarks"
+    echo
+    echo "Produced by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo
+    echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -srm), $(free -m | awk '/Mem:/ {print $2}') MiB RAM"
+    echo "- commit: $(git rev-parse --short HEAD)$dirty; ${swift_version}; release build"
+    echo "- command: \`scripts/bench.sh${*:+ $*}\` (runs \`paliadin-bench --paliadin .build/release/paliadin --json .run/bench.json --markdown .run/bench.md${*:+ $*}\`)"
+    echo "- Paliadin: one \`paliadin serve\` child process, SQLite (WAL), every event persisted, dev mode, PALIADIN_BACKEND_CONNECTIONS=4096"
+    echo "- the mock upstream and the load client run in the bench process, one event loop thread each, on the same cores as Paliadin"
+    echo
+    cat .run/bench.md
+} >"$out"
+cat "$out"
 echo
-"$bin/paliadin-bench" --paliadin "$bin/paliadin" --store-only --iterations 500
+echo "written: $out, .run/bench.json"

@@ -1,180 +1,202 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOHTTP1
-import PaliadinCore
-import PaliadinTestSupport
+import NIOPosix
 
-/// `paliadin-bench`: what Paliadin adds to the time to first content, measured against the
-/// same mock upstream directly and through a real `paliadin serve` process, interleaved.
+/// `paliadin-bench`: what Paliadin adds, measured against a mock upstream directly and
+/// through a real `paliadin serve` process side by side. See `BenchReport+Markdown.swift`
+/// for how each figure is measured.
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "paliadin-bench", abstract: "Measure Paliadin's added time to first content against a mock upstream.")
+        commandName: "paliadin-bench",
+        abstract: "Measure Paliadin's added latency, concurrent streams, memory, CPU and turn rate against a mock upstream.")
+
+    /// The scenarios, in the order `all` runs them.
+    enum Scenario: String, CaseIterable, ExpressibleByArgument {
+        case ttft, cpu, post, streams, rss, all
+    }
 
     @Option(help: "Path of the paliadin binary to measure (build it with -c release).")
-    var paliadin: String
+    var paliadin: String?
 
-    @Option(help: "Turns measured on each path.")
+    @Option(help: "Scenarios to run, comma-separated: ttft, streams, rss, cpu, post, all.")
+    var scenario = "all"
+
+    @Flag(help: "Shorter runs (fewer turns, shorter levels) while developing.")
+    var quick = false
+
+    @Option(help: "Measured turns per path at concurrency 1 (ttft), and store operations (--store-only).")
     var iterations = 300
 
-    @Option(help: "Chunks the mock streams per answer.")
-    var chunks = 200
+    @Option(help: "Concurrent stream levels, comma-separated (streams).")
+    var levels = "250,500,1000,2000,3000"
 
-    @Option(help: "Warm-up turns on each path, not counted.")
-    var warmup = 30
+    @Option(help: "Seconds each stream level is held (streams).")
+    var streamSeconds = 10.0
+
+    @Option(help: "Workers started per 100 ms (streams).")
+    var ramp = 250
+
+    @Flag(help: "Measure only the mock and the client alone (their own ceiling) with paced streams at each of --levels; no Paliadin.")
+    var ceilingOnly = false
+
+    @Option(help: "Concurrent streams of the rss scenario when run without streams.")
+    var rssStreams = 1000
+
+    @Option(help: "Turns of the cpu scenario.")
+    var cpuTurns = 2000
+
+    @Option(help: "Keep-alive connections of the post scenario.")
+    var postConnections = 32
+
+    @Option(help: "Seconds of the post scenario.")
+    var postSeconds = 5.0
+
+    @Option(help: "Event loop threads of the load client.")
+    var clientThreads = 1
+
+    @Option(help: "Event loop threads of the mock upstream.")
+    var mockThreads = 1
 
     @Option(help: "Write the results as JSON here.")
     var json: String?
 
+    @Option(help: "Write the Markdown report here (it is printed too).")
+    var markdown: String?
+
     @Flag(help: "Measure only the SQLite store's operations.")
     var storeOnly = false
 
+    @Flag(help: "Only run the mock upstream (prints its URL) until interrupted, e.g. to check it with wrk or curl.")
+    var mockOnly = false
+
     func run() async throws {
+        var report = BenchReport(quick: quick, clientThreads: clientThreads, mockThreads: mockThreads)
+        if mockOnly {
+            let mock = try await MockUpstream(threads: mockThreads)
+            FileHandle.standardOutput.write(Data("mock upstream: \(mock.baseURL)/chat/completions\n".utf8))
+            while true { try await Task.sleep(for: .seconds(3600)) }
+        }
         if storeOnly {
-            print(try await StoreBench.run(iterations: iterations))
+            report.scenarios = ["store"]
+            report.store = try await StoreBench.run(iterations: iterations)
+        } else {
+            guard let paliadin = paliadin ?? (ceilingOnly ? "" : nil) else { throw ValidationError("--paliadin is required (or --store-only)") }
+            let chosen = try Self.parse(scenario)
+            report.scenarios = chosen.map(\.rawValue)
+            try await measure(chosen, paliadin: paliadin, into: &report)
+        }
+        if ceilingOnly { return }
+        report.checkTargets()
+        let text = report.markdown
+        print(text)
+        if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    private func measure(_ chosen: [Scenario], paliadin: String, into report: inout BenchReport) async throws {
+        let mock = try await MockUpstream(threads: mockThreads)
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
+        let context: BenchContext
+        do {
+            let gateway = ceilingOnly ? nil : try GatewayProcess(binary: paliadin, backendURL: mock.baseURL)
+            context = BenchContext(mock: mock, gateway: gateway, clientGroup: clientGroup, quick: quick)
+        } catch {
+            await shutdown(mock: mock, clientGroup: clientGroup)
+            throw error
+        }
+        do {
+            try await runScenarios(chosen, context: context, into: &report)
+        } catch {
+            context.gateway?.stop()
+            await shutdown(mock: mock, clientGroup: clientGroup)
+            throw error
+        }
+        context.gateway?.stop()
+        await shutdown(mock: mock, clientGroup: clientGroup)
+        if chosen.contains(.ttft), !ceilingOnly {
+            // Part of every full run: the SQLite store alone.
+            report.store = try await StoreBench.run(iterations: quick ? 100 : 500)
+        }
+    }
+
+    private func runScenarios(_ chosen: [Scenario], context: BenchContext, into report: inout BenchReport) async throws {
+        guard let gateway = context.gateway else {
+            // Only the mock and the client: their own ceiling with paced streams.
+            for level in try Self.parseLevels(levels) {
+                let result = try await StreamsScenario.runLevel(
+                    level, direct: true, seconds: quick ? min(streamSeconds, 3) : streamSeconds, rampPerTick: ramp, idleKiB: 0, context: context)
+                context.log(
+                    "direct \(level): turns \(result.turns), streaming \(Int(result.meanStreamingStreams)), frames/s \(Int(result.contentFramesPerSecond)), errors \(result.errors), max gap \(result.maxGapMS) ms, p99 gap \(result.p99GapMS) ms, "
+                        + "TTFT p99 \(result.p99TTFTMS) ms, bench CPU \(BenchReport.format(result.benchCPUSeconds, 2)) s in \(BenchReport.format(result.seconds, 2)) s")
+            }
             return
         }
-        let upstream = MockOpenAIUpstream()
-        try await upstream.run { mockURL in
-            let database = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-bench-\(UUID().uuidString)/db.sqlite").path
-            let server = try GatewayProcess(binary: paliadin, backendURL: mockURL, database: database)
-            defer { server.stop() }
-            try await server.waitUntilReady()
-            let client = HTTPClient.shared
-            let message = "mock:chunks=\(chunks)"
-            var direct: [Double] = []
-            var through: [Double] = []
-            var directTotal: [Double] = []
-            var throughTotal: [Double] = []
-            var posted: [Double] = []
-            var heads: [Double] = []
-            var fromStreamOpen: [Double] = []
-            var relayDirect: [Double] = []
-            var relayThrough: [Double] = []
-            var roundTrips: [Double] = []
-            var cpuAtStart = 0.0
-            for index in 0..<(warmup + iterations) {
-                if index == warmup { cpuAtStart = server.cpuSeconds }
-                let directTag = "d\(index)"
-                let throughTag = "t\(index)"
-                let d = try await Self.direct(client: client, baseURL: mockURL, message: message + " tag=\(directTag)")
-                let t = try await Self.through(client: client, base: server.base, message: message + " tag=\(throughTag)")
-                let rtt = try await Self.roundTrip(client: client, base: server.base)
-                guard index >= warmup else { continue }
-                roundTrips.append(rtt)
-                if let written = upstream.firstContentWritten(tag: directTag), let arrived = d.firstContentAt {
-                    relayDirect.append(Self.ms(written.duration(to: arrived)))
-                }
-                if let written = upstream.firstContentWritten(tag: throughTag), let arrived = t.firstContentAt {
-                    relayThrough.append(Self.ms(written.duration(to: arrived)))
-                }
-                fromStreamOpen.append(t.firstContent - t.posted)
-                direct.append(d.firstContent)
-                directTotal.append(d.total)
-                through.append(t.firstContent)
-                throughTotal.append(t.total)
-                posted.append(t.posted)
-                heads.append(t.streamHead)
+        try await gateway.waitUntilReady(on: context.clientGroup.next())
+        try await warmUp(context)
+        report.idleAtStartKiB = gateway.rssKiB
+        context.log("paliadin pid \(gateway.pid), idle RSS \(report.idleAtStartKiB ?? 0) KiB")
+        if chosen.contains(.ttft) {
+            for testCase in TTFTScenario.cases(quick: quick, iterations: iterations) {
+                report.ttft.append(await TTFTScenario.run(testCase, context: context))
             }
-            let cpuPerTurn = (server.cpuSeconds - cpuAtStart) / Double(iterations) * 1000
-            let result = BenchResult(
-                paliadinCPUPerTurnMS: cpuPerTurn,
-                iterations: iterations, chunks: chunks, directTTFT: Summary(direct), throughTTFT: Summary(through),
-                addedTTFTp50: Summary(through).p50 - Summary(direct).p50, addedTTFTp99: Summary(through).p99 - Summary(direct).p99,
-                directTotal: Summary(directTotal), throughTotal: Summary(throughTotal), postAnswered: Summary(posted),
-                streamHead: Summary(heads), firstContentFromStreamOpen: Summary(fromStreamOpen), roundTrip: Summary(roundTrips),
-                relayDirect: Summary(relayDirect), relayThrough: Summary(relayThrough),
-                addedRelayP50: Summary(relayThrough).p50 - Summary(relayDirect).p50,
-                addedRelayP99: Summary(relayThrough).p99 - Summary(relayDirect).p99)
-            print(result.markdown)
-            if let json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-            }
+        }
+        if chosen.contains(.cpu) {
+            report.cpu = try await CPUScenario.run(turns: quick ? min(cpuTurns, 400) : cpuTurns, concurrency: 16, context: context)
+        }
+        if chosen.contains(.post) {
+            report.post = try await PostScenario.run(connections: postConnections, seconds: quick ? min(postSeconds, 2) : postSeconds, context: context)
+        }
+        if chosen.contains(.streams) || chosen.contains(.rss) {
+            let levels = chosen.contains(.streams) ? try Self.parseLevels(levels) : [rssStreams]
+            report.streams = try await StreamsScenario.run(
+                levels: levels, seconds: quick ? min(streamSeconds, 3) : streamSeconds, rampPerTick: ramp,
+                directCeiling: chosen.contains(.streams), context: context)
         }
     }
 
-    struct Timing {
-        var firstContent: Double
-        var total: Double
-        /// Through Paliadin: when the POST answered, and when the stream's head arrived.
-        var posted: Double = 0
-        var streamHead: Double = 0
-        /// When the first content reached the client.
-        var firstContentAt: ContinuousClock.Instant?
-    }
-
-    /// One small static request to Paliadin: the HTTP round trip floor of this machine.
-    static func roundTrip(client: HTTPClient, base: String) async throws -> Double {
-        let start = ContinuousClock.now
-        let response = try await client.execute(HTTPClientRequest(url: base + "/paliadin/widget.js"), timeout: .seconds(30))
-        _ = try await response.body.collect(upTo: 1 << 20)
-        return ms(start.duration(to: .now))
-    }
-
-    /// One streamed completion straight from the mock.
-    static func direct(client: HTTPClient, baseURL: String, message: String) async throws -> Timing {
-        let start = ContinuousClock.now
-        var request = HTTPClientRequest(url: baseURL + "/chat/completions")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: #"{"model":"m","stream":true,"messages":[{"role":"user","content":"\#(message)"}]}"#))
-        let response = try await client.execute(request, timeout: .seconds(30))
-        var first: Duration?
-        var firstAt: ContinuousClock.Instant?
-        var parser = ServerSentEventParser()
-        for try await buffer in response.body {
-            for item in try parser.feed(buffer.readableBytesView) {
-                if first == nil, case .event(let event) = item, event.data.contains(#""content""#) {
-                    firstAt = .now
-                    first = start.duration(to: firstAt!)
+    /// A few hundred turns on both paths, so connections, caches and the database are warm.
+    private func warmUp(_ context: BenchContext) async throws {
+        let script = MockScript(chunks: 64)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let driver = context.makeDriver()
+                    defer { driver.close() }
+                    for _ in 0..<(context.quick ? 10 : 25) {
+                        _ = try? await driver.direct(message: script.message).get()
+                        _ = try? await driver.through(message: script.message, session: context.freshSession()).get()
+                    }
                 }
             }
         }
-        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)), firstContentAt: firstAt)
+        try await Task.sleep(for: .seconds(2))
     }
 
-    /// One turn through Paliadin: POST the turn, open its stream, wait for the first content event.
-    static func through(client: HTTPClient, base: String, message: String) async throws -> Timing {
-        let start = ContinuousClock.now
-        var post = HTTPClientRequest(url: base + "/api/paliadin/turn")
-        post.method = .POST
-        post.headers.add(name: "Content-Type", value: "application/json")
-        post.body = .bytes(ByteBuffer(string: #"{"user_message":"\#(message)","session_id":"bench"}"#))
-        let started = try await client.execute(post, timeout: .seconds(30))
-        let body = try await started.body.collect(upTo: 1 << 16)
-        let posted = ms(start.duration(to: .now))
-        guard started.status == .ok,
-            let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-            let sseURL = object["sse_url"] as? String
-        else { throw BenchError("start turn failed: \(started.status) \(String(buffer: body))") }
-        let response = try await client.execute(HTTPClientRequest(url: base + sseURL), timeout: .seconds(30))
-        let head = ms(start.duration(to: .now))
-        var first: Duration?
-        var firstAt: ContinuousClock.Instant?
-        var parser = ServerSentEventParser()
-        reading: for try await buffer in response.body {
-            for item in try parser.feed(buffer.readableBytesView) {
-                guard case .event(let event) = item else { continue }
-                if first == nil, event.name == "content" {
-                    firstAt = .now
-                    first = start.duration(to: firstAt!)
-                }
-                if event.name == "end" || event.name == "error" { break reading }
+    private func shutdown(mock: MockUpstream, clientGroup: MultiThreadedEventLoopGroup) async {
+        await mock.shutdown()
+        try? await clientGroup.shutdownGracefully()
+    }
+
+    static func parse(_ text: String) throws -> [Scenario] {
+        var chosen: [Scenario] = []
+        for word in text.split(separator: ",") {
+            guard let scenario = Scenario(rawValue: word.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown scenario \(word); expected \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            chosen.append(scenario)
         }
-        return Timing(firstContent: ms(first ?? .zero), total: ms(start.duration(to: .now)), posted: posted, streamHead: head, firstContentAt: firstAt)
+        return chosen.contains(.all) ? Scenario.allCases : chosen
     }
 
-    static func ms(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    static func parseLevels(_ text: String) throws -> [Int] {
+        let values = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty else { throw ValidationError("--levels needs numbers, e.g. 250,500,1000") }
+        return values
     }
-}
-
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

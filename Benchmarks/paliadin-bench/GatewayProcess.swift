@@ -1,14 +1,17 @@
-import AsyncHTTPClient
 import Foundation
+import NIOCore
 
-/// A `paliadin serve` child process on a free loopback port, in dev mode.
+/// A `paliadin serve` child process on a free loopback port: dev mode, SQLite with every
+/// event persisted, logging at `error`.
 final class GatewayProcess: Sendable {
-    let base: String
+    let port: Int
+    let database: String
     private let process: Process
 
-    init(binary: String, backendURL: String, database: String) throws {
-        let port = try Self.freePort()
-        base = "http://127.0.0.1:\(port)"
+    init(binary: String, backendURL: String) throws {
+        port = try Self.freePort()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-bench-\(UUID().uuidString)")
+        database = folder.appendingPathComponent("db.sqlite").path
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve"]
@@ -17,38 +20,38 @@ final class GatewayProcess: Sendable {
         environment["PALIADIN_BACKEND_URL"] = backendURL
         environment["PALIADIN_DATABASE"] = database
         environment["PALIADIN_DEV_USER"] = "bench@localhost"
-        environment["PALIADIN_LOG_LEVEL"] = "warning"
+        environment["PALIADIN_LOG_LEVEL"] = "error"
+        environment["PALIADIN_BACKEND_CONNECTIONS"] = "4096"
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         try process.run()
     }
 
-    func waitUntilReady() async throws {
-        for _ in 0..<200 {
-            if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/paliadin/widget.js"), timeout: .seconds(1)),
-                response.status == .ok
-            {
-                return
+    var pid: Int32 { process.processIdentifier }
+    var rssKiB: Int { ProcessStats.rssKiB(pid: pid) }
+    var cpuSeconds: Double { ProcessStats.cpuSeconds(pid: pid) }
+
+    /// Waits until `GET /paliadin/widget.js` answers 200.
+    func waitUntilReady(on eventLoop: any EventLoop) async throws {
+        for _ in 0..<400 {
+            guard process.isRunning else { throw BenchError("paliadin exited with status \(process.terminationStatus)") }
+            if let connection = try? await HTTPConnection.connect(port: port, on: eventLoop).get() {
+                let record = try await connection.send(method: .GET, uri: "/paliadin/widget.js", reading: .body, timeoutMS: 2000).get()
+                connection.close()
+                if record.status == 200 { return }
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw BenchError("paliadin did not start at \(base)")
+        throw BenchError("paliadin did not start on port \(port)")
     }
 
-    /// CPU time the process has used so far (user + system), from /proc.
-    var cpuSeconds: Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // Fields after the command name: state is index 0, utime 11, stime 12 (in clock ticks).
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
+    /// SIGTERM, wait for the exit, remove the database.
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: (database as NSString).deletingLastPathComponent)
     }
 
     /// A port the kernel just handed out and released.

@@ -43,14 +43,12 @@ public struct OpenAICompatibleBackend: ChatBackend {
         var parser = ServerSentEventParser(maxLineLength: maxLineLength)
         var state = StreamState()
         do {
-            reading: for try await buffer in response.body {
-                for item in try buffer.withUnsafeReadableBytes({ try parser.feed(buffer: $0) }) {
-                    try await handle(item, events: events, state: &state)
-                    if state.sawDone { break reading }
-                }
+            for try await buffer in response.body {
+                try await relay(try buffer.withUnsafeReadableBytes({ try parser.feed(buffer: $0) }), events: events, state: &state)
+                if state.sawDone { break }
             }
             if !state.sawDone {
-                for item in parser.finish() { try await handle(item, events: events, state: &state) }
+                try await relay(parser.finish(), events: events, state: &state)
             }
         } catch let failure as BackendFailure {
             throw failure
@@ -108,13 +106,44 @@ public struct OpenAICompatibleBackend: ChatBackend {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Handles one parsed item.
-    private func handle(
-        _ item: ServerSentEventParser.Item, events: @Sendable (BackendEvent) async -> Void, state: inout StreamState
+    /// Passes on what one read from the socket held. Content that arrived together goes on as
+    /// one chunk: a burst of tokens costs one event downstream, not one per token, and the
+    /// text and its timing are the same. What came before a bad item is passed on before the
+    /// failure.
+    private func relay(
+        _ items: [ServerSentEventParser.Item], events: @Sendable (BackendEvent) async -> Void, state: inout StreamState
     ) async throws {
+        var arrived = ArrivedEvents()
+        do {
+            for item in items {
+                try interpret(item, state: &state, into: &arrived)
+                if state.sawDone { break }
+            }
+        } catch {
+            for event in arrived.events { await events(event) }
+            throw error
+        }
+        for event in arrived.events { await events(event) }
+    }
+
+    /// Events found in one read, in order, with adjacent content joined.
+    struct ArrivedEvents {
+        private(set) var events: [BackendEvent] = []
+
+        mutating func append(_ event: BackendEvent) {
+            if case .chunk(let text) = event, case .chunk(let earlier)? = events.last {
+                events[events.count - 1] = .chunk(earlier + text)
+            } else {
+                events.append(event)
+            }
+        }
+    }
+
+    /// Turns one parsed item into backend events.
+    private func interpret(_ item: ServerSentEventParser.Item, state: inout StreamState, into arrived: inout ArrivedEvents) throws {
         switch item {
         case .comment:
-            await events(.heartbeat)
+            arrived.append(.heartbeat)
         case .event(let event):
             let data = event.data
             switch Self.classify(data) {
@@ -137,17 +166,17 @@ public struct OpenAICompatibleBackend: ChatBackend {
             }
             for choice in chunk.choices ?? [] {
                 if let content = choice.delta?.content, !content.isEmpty {
-                    await events(.chunk(content))
+                    arrived.append(.chunk(content))
                 }
                 let names = (choice.delta?.toolCalls ?? []).compactMap { $0.function?.name }.filter { !state.usedTools.contains($0) }
                 if !names.isEmpty {
                     state.usedTools += names
-                    await events(.meta(BackendMeta(usedTools: state.usedTools)))
+                    arrived.append(.meta(BackendMeta(usedTools: state.usedTools)))
                 }
                 if choice.finishReason != nil { state.sawFinishReason = true }
             }
             if let usage = chunk.usage {
-                await events(.usage(tokensIn: usage.promptTokens, tokensOut: usage.completionTokens))
+                arrived.append(.usage(tokensIn: usage.promptTokens, tokensOut: usage.completionTokens))
             }
         }
     }

@@ -9,6 +9,7 @@ import Synchronization
 /// What it does is steered by the last user message of each request, so one server can
 /// play many parts at once:
 /// - `mock:chunks=N delay=Xms` streams `N` chunks (`t1 `, `t2 `, ...) `X` ms apart, then usage and `[DONE]`
+/// - `mock:chunks=N burst` writes the `N` chunks in one buffer, as a fast server's burst arrives
 /// - `mock:status=500` (or any status) answers with that status and a JSON error
 /// - `mock:cut=K` streams `K` chunks, then drops the connection without `[DONE]`
 /// - `mock:silent` sends the response head and then nothing until the client leaves
@@ -98,6 +99,10 @@ public final class MockOpenAIUpstream: Sendable {
                         try await writer.write(ByteBuffer(string: ": ping\n\n"))
                     }
                     try await writer.write(Self.content("pong"))
+                case .chunks(let texts, _) where script.burst:
+                    var burst = ByteBuffer()
+                    for text in texts { burst.writeImmutableBuffer(Self.content(text)) }
+                    try await writer.write(burst)
                 case .chunks(let texts, let cut):
                     for (index, text) in texts.enumerated() {
                         if index > 0, script.delay > .zero { try await Task.sleep(for: script.delay) }
@@ -143,6 +148,7 @@ public final class MockOpenAIUpstream: Sendable {
         var status: Int?
         var delay: Duration = .zero
         var tag: String?
+        var burst = false
 
         init(_ message: String) {
             guard let start = message.range(of: "mock:") else { return }
@@ -156,6 +162,7 @@ public final class MockOpenAIUpstream: Sendable {
                 case "silent": kind = .silent
                 case "garbage": kind = .garbage
                 case "tag": tag = value
+                case "burst": burst = true
                 case "pings": kind = .pings(Int(value) ?? 1)
                 case "delay": delay = .milliseconds(Int(value.replacingOccurrences(of: "ms", with: "")) ?? 0)
                 default: break
