@@ -62,7 +62,8 @@ enum StreamsScenario {
     }
 
     static func run(levels: [Int], seconds: Double, rampPerTick: Int, directCeiling: Bool, context: BenchContext) async throws -> Result {
-        let afterSeconds = context.quick ? 3.0 : 5.0
+        // Paliadin keeps idle backend connections 10 s (PALIADIN_BACKEND_IDLE_TIMEOUT): sample after that.
+        let afterSeconds = 13.0
         var ceiling: Level?
         if directCeiling, let top = levels.max() {
             context.log("streams: mock + client alone, \(top) streams")

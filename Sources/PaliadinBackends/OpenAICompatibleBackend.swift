@@ -98,11 +98,13 @@ public struct OpenAICompatibleBackend: ChatBackend {
     /// - Parameter maxConnections: connections to one backend open at once. A streaming turn
     ///   holds its connection for the whole answer, so this bounds the turns streaming at once
     ///   (more wait for a free connection).
-    public static func makeHTTPClient(maxConnections: Int = 512) -> HTTPClient {
+    /// - Parameter idleTimeout: how long an unused connection is kept for the next turn.
+    public static func makeHTTPClient(maxConnections: Int = 512, idleTimeout: Duration = .seconds(10)) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(10))
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConnections)
+        configuration.connectionPool.idleTimeout = .nanoseconds(Int64(max(idleTimeout, .milliseconds(1)) / .nanoseconds(1)))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

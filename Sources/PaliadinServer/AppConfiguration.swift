@@ -12,6 +12,8 @@ public struct AppConfiguration: Sendable {
     public var backendURL = "http://127.0.0.1:8081/v1"
     /// Most connections open at once to the backend (each streaming turn holds one).
     public var backendConnections = 512
+    /// How long an unused backend connection is kept for the next turn.
+    public var backendIdleTimeout: Duration = .seconds(10)
     /// Model name sent to the backend.
     public var model = "smollm2"
     /// API key for the backend, if it wants one. Never logged.

@@ -12,7 +12,8 @@ public func buildApplication(_ configuration: AppConfiguration, logger: Logger) 
     let store = try SQLiteTurnStore(path: configuration.databasePath)
     // One server per database file; the lock lives as long as the application.
     let lock = try InstanceLock(path: configuration.databasePath + ".lock")
-    let httpClient = OpenAICompatibleBackend.makeHTTPClient(maxConnections: configuration.backendConnections)
+    let httpClient = OpenAICompatibleBackend.makeHTTPClient(
+        maxConnections: configuration.backendConnections, idleTimeout: configuration.backendIdleTimeout)
     let backend = OpenAICompatibleBackend(
         baseURL: configuration.backendURL, model: configuration.model, apiKey: configuration.apiKey, httpClient: httpClient)
     let supervisor = TurnSupervisor(

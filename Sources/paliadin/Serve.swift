@@ -25,6 +25,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most connections open at once to the backend; each streaming turn holds one. [env PALIADIN_BACKEND_CONNECTIONS, default 512]")
     var backendConnections: String?
 
+    @Option(help: "How long an unused backend connection is kept for the next turn. [env PALIADIN_BACKEND_IDLE_TIMEOUT, default 10s]")
+    var backendIdleTimeout: String?
+
     @Option(help: "Model name sent to the backend. [env PALIADIN_MODEL, default smollm2]")
     var model: String?
 
@@ -134,6 +137,7 @@ struct SettingSource {
             guard let flag = SettingValue.bool(enabled) else { throw ValidationError("enabled must be true or false, got '\(enabled)'") }
             configuration.enabled = flag
         }
+        try duration(flags.backendIdleTimeout, "PALIADIN_BACKEND_IDLE_TIMEOUT") { configuration.backendIdleTimeout = $0 }
         try duration(flags.silenceTimeout, "PALIADIN_SILENCE_TIMEOUT") { configuration.engine.timing.silenceLimit = $0 }
         try duration(flags.thinkingInterval, "PALIADIN_THINKING_INTERVAL") { configuration.engine.timing.thinkingInterval = $0 }
         try duration(flags.turnDeadline, "PALIADIN_TURN_DEADLINE") { configuration.engine.timing.streamingDeadline = $0 }
