@@ -5,6 +5,7 @@ import PaliadinCore
 /// The embedded store: one SQLite file in WAL mode, nothing to install or start.
 public final class SQLiteTurnStore: TurnStore {
     private let pool: DatabasePool
+    private let checkpointer: WALCheckpointer
 
     /// Opens (creating it and its folder if needed) the database at `path`.
     public init(path: String) throws {
@@ -17,12 +18,25 @@ public final class SQLiteTurnStore: TurnStore {
             // WAL (set by DatabasePool) with NORMAL sync: a committed write survives a crash
             // of the process; only a power loss can take the last transactions.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Checkpoints run in the background (WALCheckpointer), never inside a commit.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.checkpointer = try WALCheckpointer(path: path)
+    }
+
+    /// Background checkpoints finished so far (for tests).
+    public var checkpointsCompleted: Int { checkpointer.checkpointsCompleted }
+
+    /// A write transaction, counted for the background checkpoint.
+    private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let result = try await pool.write(updates)
+        checkpointer.noteWrite()
+        return result
     }
 
     public func migrate() async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             let current = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM schema_version") ?? 0
             if current > SQLiteSchema.migrations.count {
@@ -36,11 +50,11 @@ public final class SQLiteTurnStore: TurnStore {
     }
 
     public func insertTurn(_ record: TurnRecord) async throws {
-        try await pool.write { db in try Self.insert(record, in: db) }
+        try await write { db in try Self.insert(record, in: db) }
     }
 
     public func openTurn(_ record: TurnRecord, historyLimit: Int) async throws -> [PastExchange] {
-        try await pool.write { db in
+        try await write { db in
             try Self.insert(record, in: db)
             guard historyLimit > 0 else { return [] }
             return try Self.pastExchanges(
@@ -65,13 +79,13 @@ public final class SQLiteTurnStore: TurnStore {
 
     public func appendEvents(_ events: [TurnEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await pool.write { db in
+        try await write { db in
             for event in events { try Self.insert(event, in: db) }
         }
     }
 
     public func finishTurn(_ id: TurnID, outcome: TurnOutcome, lastEvent: TurnEvent) async throws -> Bool {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE turns SET status = ?, response = ?, error_code = ?, error_message = ?, first_token_at = ?,
@@ -175,7 +189,7 @@ public final class SQLiteTurnStore: TurnStore {
 
     public func noteReaders(_ counts: [TurnID: ReaderCount]) async throws {
         guard !counts.isEmpty else { return }
-        try await pool.write { db in
+        try await write { db in
             for (id, count) in counts {
                 try db.execute(
                     sql: "UPDATE turns SET reader_connects = reader_connects + ?, reader_resumes = reader_resumes + ? WHERE id = ?",
@@ -185,7 +199,7 @@ public final class SQLiteTurnStore: TurnStore {
     }
 
     public func interruptRunningTurns(at date: Date, message: String) async throws -> [TurnID] {
-        try await pool.write { db in
+        try await write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT id, started_at, first_token_at FROM turns WHERE status = 'running'")
             var closed: [TurnID] = []
             for row in rows {
@@ -219,7 +233,7 @@ public final class SQLiteTurnStore: TurnStore {
     }
 
     public func resetConversation(userID: String, at date: Date) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO conversation_resets (user_id, reset_at) VALUES (?, ?)
@@ -230,7 +244,7 @@ public final class SQLiteTurnStore: TurnStore {
     }
 
     public func insertToken(_ token: StoredToken) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [token.id, token.userID, token.hash, token.label, Self.millis(token.createdAt)])
@@ -245,7 +259,7 @@ public final class SQLiteTurnStore: TurnStore {
     }
 
     public func revokeToken(id: String, at date: Date) async throws -> Bool {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 arguments: [Self.millis(date), id])
@@ -270,7 +284,7 @@ public final class SQLiteTurnStore: TurnStore {
 
     /// Runs a statement directly; for tests that need to put the file in a given state.
     public func executeForTesting(_ sql: String) async throws {
-        try await pool.write { db in try db.execute(sql: sql) }
+        try await write { db in try db.execute(sql: sql) }
     }
 
     // MARK: - Row mapping

@@ -174,6 +174,28 @@ struct SQLiteStoreTests {
         await #expect(throws: StoreError.self) { try await SQLiteTurnStore(path: path).migrate() }
     }
 
+    @Test("the log is checkpointed in the background, not inside commits, and stays bounded")
+    func backgroundCheckpoints() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-ck-\(UUID().uuidString)/db.sqlite").path
+        let store = try SQLiteTurnStore(path: path)
+        try await store.migrate()
+        let big = String(repeating: "x", count: 4000)
+        for index in 0..<600 {
+            try await store.insertTurn(
+                TurnRecord(
+                    id: TurnID(), userID: "u", sessionID: "s", pageOrigin: nil, contextJSON: nil, userMessage: "\(index) \(big)",
+                    startedAt: Date(), backend: "b", model: "m"))
+        }
+        // 600 writes of ~4 KB: without checkpoints the log would hold them all (2.4 MB and more).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while store.checkpointsCompleted < 5, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(store.checkpointsCompleted >= 5)
+        let databaseBytes = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(databaseBytes > 2_000_000, "the turns reached the database file")
+        #expect(try await store.history(userID: "u", sessionID: "s", limit: 200).count == 200)
+        #expect(try await store.integrityCheck() == "ok")
+    }
+
     @Test("the event log writer batches and flushes")
     func writerBatches() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-w-\(UUID().uuidString)/db.sqlite").path
