@@ -44,6 +44,7 @@ if ! git diff --quiet HEAD -- Sources Package.swift 2>/dev/null; then dirty=" (w
     echo "- the mock upstream and the load client run in the bench process, one event loop thread each, on the same cores as Paliadin"
     echo
     cat .run/bench.md
+    if [ -f Benchmarks/READING.md ]; then echo; cat Benchmarks/READING.md; fi
 } >"$out"
 cat "$out"
 echo
