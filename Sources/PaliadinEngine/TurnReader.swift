@@ -71,6 +71,15 @@ public struct TurnReader: Sendable {
         return nil
     }
 
+    /// The events already in the live log after the cursor, without waiting (none when the
+    /// turn does not run here): lets a new stream send them with its first write.
+    public mutating func takeReady() -> [TurnEvent] {
+        guard !finished, let log = hub.entry(for: turnID)?.log else { return [] }
+        let events = log.events(after: cursor, limit: Self.pageSize).events
+        _ = take(events)
+        return events
+    }
+
     private mutating func take(_ events: [TurnEvent]) -> Item? {
         guard let last = events.last else { return nil }
         cursor = last.seq

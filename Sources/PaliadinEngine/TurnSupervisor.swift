@@ -97,7 +97,8 @@ public final class TurnSupervisor: Service {
 
     /// Counts a reader that opened a turn's stream (written with the next batch of events).
     public func noteReader(of turnID: TurnID, resumed: Bool) {
-        writer.noteReader(of: turnID, resumed: resumed)
+        // A turn running here will write its last event (at the latest), and the count with it.
+        writer.noteReader(of: turnID, resumed: resumed, writeNow: hub.entry(for: turnID) == nil)
     }
 
     /// A reader of a turn's events after `seq`.
@@ -116,6 +117,8 @@ public final class TurnSupervisor: Service {
                         turns.addTask {
                             let saved = await self.execute(job, clock: self.clock)
                             self.hub.remove(job.record.id, stranded: !saved)
+                            // Reader counts of the turn were held back for its events: write them now.
+                            self.writer.writePending()
                         }
                     }
                 } onGracefulShutdown: {

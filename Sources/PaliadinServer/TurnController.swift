@@ -83,9 +83,12 @@ struct TurnController {
                 // The connection stays open for the client's next request once the turn ends. A
                 // client that leaves mid-stream is noticed at the next write (an event, or at
                 // the latest the next ping), which fails and ends this handler.
-                try await writer.write(ByteBuffer(string: "retry: \(retry)\n\n"))
+                var reader = supervisor.reader(for: turnID, after: readFrom)
+                // The retry hint and whatever the turn has already said go out in one write.
+                var opening = ByteBuffer(string: "retry: \(retry)\n\n")
+                opening.writeImmutableBuffer(SSEFrame.encode(reader.takeReady()))
+                try await writer.write(opening)
                 try await withGracefulShutdownHandler {
-                    var reader = supervisor.reader(for: turnID, after: readFrom)
                     while let item = try await reader.next() {
                         switch item {
                         case .events(let events):

@@ -11,6 +11,8 @@ public final class EventLogWriter: Sendable {
     private struct State {
         var pending: [TurnEvent] = []
         var pendingReaders: [TurnID: ReaderCount] = [:]
+        /// `noteReader` calls in `pendingReaders`. They count as appended work, so `flush` waits for them too.
+        var pendingReaderNotes = 0
         var appended = 0
         var written = 0
         var draining = false
@@ -23,6 +25,14 @@ public final class EventLogWriter: Sendable {
             guard !draining else { return false }
             draining = true
             return true
+        }
+
+        /// Records `count` items written; returns the flushes that are now satisfied.
+        mutating func complete(_ count: Int) -> [CheckedContinuation<Void, Never>] {
+            written += count
+            let ready = waiters.filter { $0.target <= written }.map(\.continuation)
+            waiters.removeAll { $0.target <= written }
+            return ready
         }
     }
 
@@ -52,25 +62,40 @@ public final class EventLogWriter: Sendable {
     }
 
     /// Counts a reader that opened a turn's stream, without making the reader wait for a write.
-    public func noteReader(of turnID: TurnID, resumed: Bool) {
+    ///
+    /// - Parameter writeNow: false when more events of the turn are sure to follow (it runs
+    ///   here): the count then goes with their batch instead of costing a write of its own
+    ///   just as the reader starts.
+    public func noteReader(of turnID: TurnID, resumed: Bool, writeNow: Bool = true) {
         let start = state.withLock { state in
             state.pendingReaders[turnID, default: ReaderCount()].connects += 1
             if resumed { state.pendingReaders[turnID, default: ReaderCount()].resumes += 1 }
-            return state.claimDrain()
+            state.pendingReaderNotes += 1
+            state.appended += 1
+            return writeNow && state.claimDrain()
         }
         if start { startDraining() }
     }
 
-    /// Waits until every event appended so far is written. Throws when a write of one of
-    /// `turnID`'s events failed (their events are then not all in the log).
+    /// Starts writing whatever waits (reader counts held back by `noteReader(writeNow: false)`).
+    public func writePending() {
+        let start = state.withLock { state in
+            (!state.pending.isEmpty || !state.pendingReaders.isEmpty) && state.claimDrain()
+        }
+        if start { startDraining() }
+    }
+
+    /// Waits until every event (and reader count) appended so far is written. Throws when a
+    /// write of one of `turnID`'s events failed (their events are then not all in the log).
     public func flush(turn turnID: TurnID) async throws {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = state.withLock { state -> Bool in
-                guard state.written < state.appended else { return true }
+            let (done, start) = state.withLock { state -> (Bool, Bool) in
+                guard state.written < state.appended else { return (true, false) }
                 state.waiters.append((state.appended, continuation))
-                return false
+                return (false, state.claimDrain())
             }
             if done { continuation.resume() }
+            if start { startDraining() }
         }
         if let failure = state.withLock({ $0.failures.removeValue(forKey: turnID) }) {
             throw failure
@@ -116,13 +141,15 @@ public final class EventLogWriter: Sendable {
 
     private func drain() async {
         while true {
-            let (batch, readers) = state.withLock { state -> ([TurnEvent], [TurnID: ReaderCount]) in
+            let (batch, readers, notes) = state.withLock { state -> ([TurnEvent], [TurnID: ReaderCount], Int) in
                 let batch = Array(state.pending.prefix(maxBatch))
                 state.pending.removeFirst(batch.count)
                 let readers = state.pendingReaders
+                let notes = state.pendingReaderNotes
                 state.pendingReaders = [:]
+                state.pendingReaderNotes = 0
                 if batch.isEmpty && readers.isEmpty { state.draining = false }
-                return (batch, readers)
+                return (batch, readers, notes)
             }
             if batch.isEmpty && readers.isEmpty { return }
             if !readers.isEmpty {
@@ -131,17 +158,14 @@ public final class EventLogWriter: Sendable {
                 } catch {
                     logger.warning("could not count stream readers", metadata: ["error": "\(error)"])
                 }
+                for waiter in state.withLock({ $0.complete(notes) }) { waiter.resume() }
             }
             guard !batch.isEmpty else { continue }
             let failures = await write(batch)
             let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.failures.merge(failures) { first, _ in first }
                 state.batchesWritten += 1
-                state.written += batch.count
-                let written = state.written
-                let ready = state.waiters.filter { $0.target <= written }.map(\.continuation)
-                state.waiters.removeAll { $0.target <= written }
-                return ready
+                return state.complete(batch.count)
             }
             for waiter in ready { waiter.resume() }
         }
