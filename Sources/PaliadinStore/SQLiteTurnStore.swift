@@ -20,7 +20,11 @@ public final class SQLiteTurnStore: TurnStore {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // Checkpoints run in the background (WALCheckpointer), never inside a commit.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            // A small page cache per connection: the hot rows (running turns, recent events)
+            // are few, and the operating system caches the file anyway.
+            try db.execute(sql: "PRAGMA cache_size = -512")
         }
+        configuration.maximumReaderCount = 3
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.checkpointer = try WALCheckpointer(path: path)
     }
