@@ -133,11 +133,15 @@ public struct OpenAICompatibleBackend: ChatBackend {
         private(set) var events: [BackendEvent] = []
 
         mutating func append(_ event: BackendEvent) {
-            if case .chunk(let text) = event, case .chunk(let earlier)? = events.last {
-                events[events.count - 1] = .chunk(earlier + text)
-            } else {
+            guard case .chunk(let text) = event, case .chunk(var joined)? = events.last else {
                 events.append(event)
+                return
             }
+            // Taken out of the array first, so the text is appended in place (a read can hold
+            // thousands of tiny chunks).
+            events.removeLast()
+            joined += text
+            events.append(.chunk(joined))
         }
     }
 
