@@ -19,6 +19,8 @@ public final class EventLogWriter: Sendable {
         var batchesWritten = 0
         var failures: [TurnID: any Error] = [:]
         var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        /// The drain, while it lets a small batch gather.
+        var gathering: CheckedContinuation<Void, Never>?
 
         /// Starts a drain unless one runs; true when the caller must start it.
         mutating func claimDrain() -> Bool {
@@ -39,13 +41,26 @@ public final class EventLogWriter: Sendable {
     private let store: any TurnStore
     private let logger: Logger
     private let maxBatch: Int
+    private let gatherWindow: Duration
+    private let clock: any Clock<Duration> & Sendable
     private let state = Mutex(State())
 
-    /// - Parameter maxBatch: the most events in one transaction.
-    public init(store: any TurnStore, logger: Logger, maxBatch: Int = 512) {
+    /// - Parameters:
+    ///   - maxBatch: the most events in one transaction.
+    ///   - gatherWindow: how long a small batch may wait for more events before it is written.
+    ///     Streams that trickle (a token every few milliseconds each) would otherwise cost a
+    ///     transaction for every one or two events. A `flush` or a full batch ends the wait at
+    ///     once, so nobody who waits for the log waits longer. Zero writes at once.
+    ///   - clock: the clock of the gather window.
+    public init(
+        store: any TurnStore, logger: Logger, maxBatch: Int = 512, gatherWindow: Duration = .milliseconds(5),
+        clock: any Clock<Duration> & Sendable = ContinuousClock()
+    ) {
         self.store = store
         self.logger = logger
         self.maxBatch = maxBatch
+        self.gatherWindow = gatherWindow
+        self.clock = clock
     }
 
     /// How many transactions of events the writer has made (for tests and metrics).
@@ -53,12 +68,13 @@ public final class EventLogWriter: Sendable {
 
     /// Queues an event for the next batch.
     public func append(_ event: TurnEvent) {
-        let start = state.withLock { state in
+        let (start, full) = state.withLock { state in
             state.pending.append(event)
             state.appended += 1
-            return state.claimDrain()
+            return (state.claimDrain(), state.pending.count >= maxBatch)
         }
         if start { startDraining() }
+        if full { endGathering() }
     }
 
     /// Counts a reader that opened a turn's stream, without making the reader wait for a write.
@@ -96,6 +112,7 @@ public final class EventLogWriter: Sendable {
             }
             if done { continuation.resume() }
             if start { startDraining() }
+            endGathering()
         }
         if let failure = state.withLock({ $0.failures.removeValue(forKey: turnID) }) {
             throw failure
@@ -139,8 +156,40 @@ public final class EventLogWriter: Sendable {
         Task { await drain() }
     }
 
+    /// Lets a small batch gather for `gatherWindow`, unless someone waits for the log or the
+    /// batch is full.
+    private func gather() async {
+        guard gatherWindow > .zero else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let writeNow = state.withLock { state -> Bool in
+                let nothingToGather = state.pending.isEmpty && state.pendingReaders.isEmpty
+                if nothingToGather || !state.waiters.isEmpty || state.pending.count >= maxBatch { return true }
+                state.gathering = continuation
+                return false
+            }
+            if writeNow {
+                continuation.resume()
+                return
+            }
+            Task { [clock, gatherWindow] in
+                try? await clock.sleep(for: gatherWindow)
+                self.endGathering()
+            }
+        }
+    }
+
+    /// Ends the gather window now (a flush waits, or the batch is full).
+    private func endGathering() {
+        let gathering = state.withLock { state in
+            defer { state.gathering = nil }
+            return state.gathering
+        }
+        gathering?.resume()
+    }
+
     private func drain() async {
         while true {
+            await gather()
             let (batch, readers, notes) = state.withLock { state -> ([TurnEvent], [TurnID: ReaderCount], Int) in
                 let batch = Array(state.pending.prefix(maxBatch))
                 state.pending.removeFirst(batch.count)

@@ -196,6 +196,34 @@ struct SQLiteStoreTests {
         #expect(try await store.integrityCheck() == "ok")
     }
 
+    @Test("trickling events gather into one write; a flush or a full batch ends the wait at once")
+    func writerGathers() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-g-\(UUID().uuidString)/db.sqlite").path
+        let store = try SQLiteTurnStore(path: path)
+        try await store.migrate()
+        let turn = TurnRecord(
+            id: TurnID(), userID: "u", sessionID: "s", pageOrigin: nil, contextJSON: nil, userMessage: "q", startedAt: Date(),
+            backend: "b", model: "m")
+        try await store.insertTurn(turn)
+        // An hour-long window: only the early ends can let these writes through in time.
+        let writer = EventLogWriter(store: store, logger: .init(label: "test"), maxBatch: 8, gatherWindow: .seconds(3600))
+        for seq in 1...5 {
+            writer.append(TurnEvent(turnID: turn.id, seq: seq, kind: .content, data: #"{"delta":"x"}"#))
+            await Task.yield()
+        }
+        try await writer.flush(turn: turn.id)
+        #expect(writer.batchesWritten == 1, "five trickling events, one transaction")
+        #expect(try await store.events(of: turn.id, after: 0, limit: 100).map(\.seq) == Array(1...5))
+        // A full batch is written without a flush.
+        for seq in 6...13 {
+            writer.append(TurnEvent(turnID: turn.id, seq: seq, kind: .content, data: #"{"delta":"x"}"#))
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while writer.batchesWritten < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(writer.batchesWritten == 2)
+        #expect(try await store.events(of: turn.id, after: 0, limit: 100).count == 13)
+    }
+
     @Test("the event log writer batches and flushes")
     func writerBatches() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-w-\(UUID().uuidString)/db.sqlite").path
