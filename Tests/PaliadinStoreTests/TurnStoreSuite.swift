@@ -160,6 +160,18 @@ struct TurnStoreSuite {
 
 @Suite("SQLite specifics")
 struct SQLiteStoreTests {
+    /// A fresh, migrated store in its own temporary folder, holding one turn row.
+    static func storeWithTurn() async throws -> (SQLiteTurnStore, TurnRecord) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-w-\(UUID().uuidString)/db.sqlite").path
+        let store = try SQLiteTurnStore(path: path)
+        try await store.migrate()
+        let turn = TurnRecord(
+            id: TurnID(), userID: "u", sessionID: "s", pageOrigin: nil, contextJSON: nil, userMessage: "q", startedAt: Date(),
+            backend: "b", model: "m")
+        try await store.insertTurn(turn)
+        return (store, turn)
+    }
+
     @Test("migrations are idempotent; a newer schema is refused; the file passes the integrity check")
     func migrations() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-mig-\(UUID().uuidString)/db.sqlite").path
@@ -198,13 +210,7 @@ struct SQLiteStoreTests {
 
     @Test("trickling events gather into one write; a flush or a full batch ends the wait at once")
     func writerGathers() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-g-\(UUID().uuidString)/db.sqlite").path
-        let store = try SQLiteTurnStore(path: path)
-        try await store.migrate()
-        let turn = TurnRecord(
-            id: TurnID(), userID: "u", sessionID: "s", pageOrigin: nil, contextJSON: nil, userMessage: "q", startedAt: Date(),
-            backend: "b", model: "m")
-        try await store.insertTurn(turn)
+        let (store, turn) = try await Self.storeWithTurn()
         // An hour-long window: only the early ends can let these writes through in time.
         let writer = EventLogWriter(store: store, logger: .init(label: "test"), maxBatch: 8, gatherWindow: .seconds(3600))
         for seq in 1...5 {
@@ -226,13 +232,7 @@ struct SQLiteStoreTests {
 
     @Test("the event log writer batches and flushes")
     func writerBatches() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-w-\(UUID().uuidString)/db.sqlite").path
-        let store = try SQLiteTurnStore(path: path)
-        try await store.migrate()
-        let turn = TurnRecord(
-            id: TurnID(), userID: "u", sessionID: "s", pageOrigin: nil, contextJSON: nil, userMessage: "q", startedAt: Date(),
-            backend: "b", model: "m")
-        try await store.insertTurn(turn)
+        let (store, turn) = try await Self.storeWithTurn()
         let writer = EventLogWriter(store: store, logger: .init(label: "test"), maxBatch: 64)
         for seq in 1...1000 {
             writer.append(TurnEvent(turnID: turn.id, seq: seq, kind: .content, data: #"{"delta":"x"}"#))
