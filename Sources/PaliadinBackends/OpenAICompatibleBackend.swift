@@ -108,18 +108,24 @@ public struct OpenAICompatibleBackend: ChatBackend {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Passes on what one read from the socket held. Content that arrived together goes on as
-    /// one chunk: a burst of tokens costs one event downstream, not one per token, and the
-    /// text and its timing are the same. What came before a bad item is passed on before the
-    /// failure.
+    /// Passes on what one read from the socket held. The first content of the read goes on as
+    /// soon as it is decoded, so readers are not kept waiting while the rest of a large read is
+    /// decoded; the content after it goes on joined into one chunk: a burst of tokens costs two
+    /// events downstream, not one per token, and the text is the same. What came before a bad
+    /// item is passed on before the failure.
     private func relay(
         _ items: [ServerSentEventParser.Item], events: @Sendable (BackendEvent) async -> Void, state: inout StreamState
     ) async throws {
         var arrived = ArrivedEvents()
+        var sentFirstContent = false
         do {
             for item in items {
                 try interpret(item, state: &state, into: &arrived)
                 if state.sawDone { break }
+                if !sentFirstContent, arrived.holdsContent {
+                    sentFirstContent = true
+                    for event in arrived.takeAll() { await events(event) }
+                }
             }
         } catch {
             for event in arrived.events { await events(event) }
@@ -142,6 +148,17 @@ public struct OpenAICompatibleBackend: ChatBackend {
             events.removeLast()
             joined += text
             events.append(.chunk(joined))
+        }
+
+        /// True once any content has arrived.
+        var holdsContent: Bool {
+            events.contains { if case .chunk = $0 { true } else { false } }
+        }
+
+        /// Hands over the events gathered so far and starts afresh.
+        mutating func takeAll() -> [BackendEvent] {
+            defer { events.removeAll(keepingCapacity: true) }
+            return events
         }
     }
 

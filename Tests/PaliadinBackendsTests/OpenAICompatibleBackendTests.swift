@@ -58,6 +58,7 @@ struct OpenAICompatibleBackendTests {
         #expect(Self.text(of: events) == MockOpenAIUpstream.chunkedAnswer(3000))
         let chunks = events.filter { if case .chunk = $0 { true } else { false } }
         #expect(chunks.count < 300, "3,000 tokens that arrived in a few reads make a few chunks, not 3,000")
+        #expect(chunks.first == .chunk("t1 "), "the first token goes on alone, before the rest of its read is decoded")
         #expect(events.last == .usage(tokensIn: 11, tokensOut: 7))
     }
 
