@@ -96,6 +96,15 @@ let package = Package(
             path: "Benchmarks/paliadin-bench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "paliadin-mock-upstream",
+            dependencies: [
+                "PaliadinTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/MockUpstreamServer",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PaliadinTestSupport",
             dependencies: [

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: every test. Swift Testing suites (unit, store, routes, live SSE against an
-# in-process mock upstream), then an end-to-end turn against the real local model.
+# in-process mock upstream), the web UI in headless Chromium against the mock upstream, then
+# an end-to-end turn and the chat page against the real local model.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -13,6 +14,9 @@ llama_install=$!
 echo "[test] building and running the Swift test suites"
 swift build --build-tests
 swift test
+
+echo "[test] the web UI in headless Chromium (screenshots: .run/browser/)"
+bash scripts/browser-tests.sh
 
 echo "[test] waiting for the local model server install (log: .run/llama-install.log)"
 if ! wait "$llama_install"; then

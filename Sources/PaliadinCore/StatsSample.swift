@@ -40,9 +40,11 @@ public struct StatsSample: Sendable, Equatable {
         }.sorted { ($0.turns, $1.backend) > ($1.turns, $0.backend) }
 
         let byDay = Dictionary(grouping: samples) { TimestampFormat.day(of: $0.startedAt) }.map { day, group in
-            TurnStats.DayLine(
+            let duration = Percentiles(of: group.compactMap(\.durationMS))
+            let ttft = Percentiles(of: group.compactMap(\.ttftMS))
+            return TurnStats.DayLine(
                 day: day, turns: group.count, errors: group.filter(\.isError).count,
-                durationP50MS: Percentiles.rank(0.5, group.compactMap(\.durationMS).sorted()))
+                durationP50MS: duration.p50, durationP95MS: duration.p95, ttftP50MS: ttft.p50, ttftP95MS: ttft.p95)
         }.sorted { $0.day < $1.day }.suffix(30)
 
         return TurnStats(
@@ -56,6 +58,7 @@ public struct StatsSample: Sendable, Equatable {
             durationMS: Percentiles(of: samples.compactMap(\.durationMS)),
             ttftMS: Percentiles(of: samples.compactMap(\.ttftMS)),
             byBackend: byBackend,
-            byDay: Array(byDay))
+            byDay: Array(byDay),
+            generatedAt: TimestampFormat.string(from: now))
     }
 }

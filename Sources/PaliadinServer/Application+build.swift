@@ -41,7 +41,7 @@ public func buildApplication(_ configuration: AppConfiguration, logger: Logger) 
 func buildRouter(_ configuration: AppConfiguration, store: any TurnStore, supervisor: TurnSupervisor) throws -> Router<PaliadinRequestContext> {
     let router = Router(context: PaliadinRequestContext.self)
     guard configuration.enabled else { return router }
-    let pages = PageController(assets: try AssetLibrary())
+    let pages = PageController(assets: try AssetLibrary(), embedOrigins: configuration.embedOrigins)
     pages.addAssetRoutes(to: router)
     let gated = router.group()
         .add(middleware: PaliadinAuthenticator(store: store, devUser: configuration.devUser))

@@ -6,11 +6,15 @@ import NIOCore
 struct PageController {
     typealias Context = PaliadinRequestContext
     let assets: AssetLibrary
+    /// Origins whose pages may frame the chat page (the widget's drawer); see `AppConfiguration.embedOrigins`.
+    let embedOrigins: [String]
 
-    /// Pages hold the user's data: they sit behind the owner gate.
+    /// Pages hold the user's data: they sit behind the owner gate. The chat page may be
+    /// framed by Paliadin itself and the configured origins; the dashboard by no one.
     func addPageRoutes(to router: RouterGroup<Context>) {
-        router.get("paliadin") { _, _ in try page("chat.html") }
-        router.get("admin/paliadin") { _, _ in try page("admin.html") }
+        let chatAncestors = (["'self'"] + embedOrigins).joined(separator: " ")
+        router.get("paliadin") { _, _ in try page("chat.html", frameAncestors: chatAncestors) }
+        router.get("admin/paliadin") { _, _ in try page("admin.html", frameAncestors: "'none'") }
     }
 
     /// Scripts and styles hold no data: anyone may load them.
@@ -22,10 +26,11 @@ struct PageController {
         }
     }
 
-    private func page(_ name: String) throws -> Response {
+    private func page(_ name: String, frameAncestors: String) throws -> Response {
         var response = try file(name, cacheControl: "no-cache")
         response.headers[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'"
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+            + "form-action 'self'; frame-ancestors \(frameAncestors)"
         response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         return response
     }

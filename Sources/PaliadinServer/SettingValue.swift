@@ -39,6 +39,21 @@ public enum SettingValue {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
+    /// A web origin as a browser writes it (`scheme://host[:port]`, no path), lowercased; or
+    /// `*`. Nil for anything else, so a typo cannot widen a Content-Security-Policy.
+    public static func origin(_ text: String) -> String? {
+        let text = text.trimmingCharacters(in: .whitespaces)
+        if text == "*" { return text }
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+            components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil,
+            components.user == nil, components.password == nil,
+            host.allSatisfy({ $0.isLetter || $0.isNumber || "-.[]:".contains($0) })
+        else { return nil }
+        let port = components.port.map { ":\($0)" } ?? ""
+        return "\(scheme)://\(host.lowercased())\(port)"
+    }
+
     /// A comma-separated list, blanks dropped.
     public static func list(_ text: String) -> [String] {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

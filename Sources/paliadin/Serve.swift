@@ -73,6 +73,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Characters of earlier exchanges sent along to a stateless backend. [env PALIADIN_HISTORY_BUDGET, default 12000]")
     var historyBudget: String?
 
+    @Option(help: "Comma-separated origins (https://app.example.com) whose pages may embed the chat through the widget; * allows any. [env PALIADIN_EMBED_ORIGINS, default none]")
+    var embedOrigins: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error. [env PALIADIN_LOG_LEVEL, default info]")
     var logLevel: String?
 
@@ -153,6 +156,14 @@ struct SettingSource {
         if let budget = value(flags.historyBudget, "PALIADIN_HISTORY_BUDGET") {
             guard let chars = Int(budget), chars >= 0 else { throw ValidationError("history budget must be a number of characters") }
             configuration.historyBudget = chars
+        }
+        if let origins = value(flags.embedOrigins, "PALIADIN_EMBED_ORIGINS") {
+            configuration.embedOrigins = try SettingValue.list(origins).map { text in
+                guard let origin = SettingValue.origin(text) else {
+                    throw ValidationError("embed origins must be scheme://host[:port] (no path) or *, got '\(text)'")
+                }
+                return origin
+            }
         }
         return configuration
     }

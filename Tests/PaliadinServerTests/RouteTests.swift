@@ -60,6 +60,21 @@ struct RouteTests {
         }
     }
 
+    @Test("the chat page may be framed by Paliadin and the configured embed origins, the dashboard by no one")
+    func frameAncestors() async throws {
+        try await TestHarness.withLiveServer(configure: { $0.embedOrigins = ["https://app.example.com", "http://127.0.0.1:9000"] }) {
+            harness, client in
+            let chat = try await client.request(.GET, "/paliadin", token: harness.ownerToken)
+            #expect(chat.headers["content-security-policy"]?.contains("frame-ancestors 'self' https://app.example.com http://127.0.0.1:9000") == true)
+            let admin = try await client.request(.GET, "/admin/paliadin", token: harness.ownerToken)
+            #expect(admin.headers["content-security-policy"]?.contains("frame-ancestors 'none'") == true)
+        }
+        try await TestHarness.withLiveServer { harness, client in
+            let chat = try await client.request(.GET, "/paliadin", token: harness.ownerToken)
+            #expect(chat.headers["content-security-policy"]?.hasSuffix("frame-ancestors 'self'") == true, "by default only Paliadin itself")
+        }
+    }
+
     @Test("dev mode lets loopback requests without credentials in as the dev user, who is an owner")
     func devMode() async throws {
         try await TestHarness.withLiveServer(configure: { $0.devUser = "dev@localhost" }) { harness, client in

@@ -255,3 +255,39 @@ struct SQLiteStoreTests {
         #expect(try await store.events(of: other.id, after: 0, limit: 10).map(\.seq) == [1, 2])
     }
 }
+
+extension TurnStoreSuite {
+    @Test("stats: per-day turns, errors and p50/p95 of duration and TTFT; the time they describe")
+    func statsPerDay() async throws {
+        for (name, store) in try await Self.stores() {
+            let now = Date(timeIntervalSince1970: 1_800_000_000)  // 2027-01-15T08:00:00Z
+            let dayBefore = now.addingTimeInterval(-2 * 86_400)
+            func closed(at start: Date, duration: Int, ttft: Int?, status: TurnStatus = .completed) async throws {
+                let turn = record(at: start)
+                try await store.insertTurn(turn)
+                let outcome = TurnOutcome(
+                    status: status, response: "", errorCode: status == .failed ? "upstream_error" : nil,
+                    finishedAt: start.addingTimeInterval(1), durationMS: duration, ttftMS: ttft)
+                _ = try await store.finishTurn(turn.id, outcome: outcome, lastEvent: TurnEvent(turnID: turn.id, seq: 1, kind: .end, data: "{}"))
+            }
+            for index in 1...10 {
+                try await closed(at: dayBefore.addingTimeInterval(Double(index)), duration: index * 10, ttft: index, status: index == 1 ? .failed : .completed)
+            }
+            try await closed(at: now.addingTimeInterval(-60), duration: 500, ttft: nil, status: .cancelled)
+            try await store.insertTurn(record(at: now.addingTimeInterval(-5)))
+
+            let stats = try await store.stats(now: now)
+            #expect(stats.generatedAt == "2027-01-15T08:00:00.000Z", "\(name)")
+            #expect(stats.byDay.map(\.day) == ["2027-01-13", "2027-01-15"])
+            let first = try #require(stats.byDay.first)
+            #expect(first == TurnStats.DayLine(
+                day: "2027-01-13", turns: 10, errors: 1, durationP50MS: 50, durationP95MS: 100, ttftP50MS: 5, ttftP95MS: 10))
+            let last = try #require(stats.byDay.last)
+            #expect(last == TurnStats.DayLine(
+                day: "2027-01-15", turns: 2, errors: 0, durationP50MS: 500, durationP95MS: 500, ttftP50MS: nil, ttftP95MS: nil))
+            #expect(stats.turnsToday == 2)
+            #expect(stats.running == 1)
+            #expect(stats.durationMS.p95 == 500)
+        }
+    }
+}

@@ -15,6 +15,9 @@ import Synchronization
 /// - `mock:silent` sends the response head and then nothing until the client leaves
 /// - `mock:pings=K delay=Xms` sends `K` comment keep-alives `X` ms apart, then one chunk
 /// - `mock:garbage` sends a chunk that is not JSON
+/// - `mock:flaky=KEY` answers 500 to the first request naming `KEY`, and `Hello from the mock.` after that
+/// - `mock:answer=NAME` streams one of `cannedAnswers` (Markdown, a script injection attempt, ...)
+///   word by word (`delay=Xms` apart)
 /// - `tag=NAME` (with any of the above) records when the first content chunk was written
 /// - anything else: the answer `Hello from the mock.` in three chunks
 public final class MockOpenAIUpstream: Sendable {
@@ -27,6 +30,8 @@ public final class MockOpenAIUpstream: Sendable {
     /// `Authorization` headers of the requests received (nil when absent), oldest first.
     public var authorizations: [String?] { receivedAuthorizations.withLock { $0 } }
     private let receivedAuthorizations = Mutex<[String?]>([])
+    /// The `flaky=KEY` keys already failed once.
+    private let failedKeys = Mutex<Set<String>>([])
 
     /// The part of a request the tests look at.
     public struct JSONRequest: Sendable, Decodable {
@@ -45,8 +50,33 @@ public final class MockOpenAIUpstream: Sendable {
     /// The answer the default script produces.
     public static let defaultAnswer = "Hello from the mock."
 
-    /// Runs the mock on a free loopback port for the duration of `body`, handing it the base URL (`http://127.0.0.1:PORT/v1`).
-    public func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+    /// Answers that `mock:answer=NAME` streams.
+    public static let cannedAnswers: [String: String] = [
+        "markdown": """
+            ## Sea colours
+
+            The sea can be **blue**, *green* or `grey`:
+
+            - deep blue
+            - emerald green
+              - in the shallows
+            1. first
+            2. second
+
+            ```swift
+            let sea = "blue"
+            ```
+
+            > Read more at [the atlas](https://example.org/atlas).
+            """,
+        "xss": """
+            Careful: <script>window.__paliadinXSS = 1</script> and <img src=x onerror="window.__paliadinXSS = 2">             and [a link](javascript:window.__paliadinXSS=3) and <b>bold?</b> stay text.
+            """,
+    ]
+
+    /// Runs the mock on a loopback port (a free one by default) for the duration of `body`,
+    /// handing it the base URL (`http://127.0.0.1:PORT/v1`).
+    public func run<T: Sendable>(port requestedPort: Int = 0, _ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router()
         router.post("v1/chat/completions") { request, context in try await self.complete(request, context: context) }
         let (portStream, portInput) = AsyncStream.makeStream(of: Int.self)
@@ -54,7 +84,7 @@ public final class MockOpenAIUpstream: Sendable {
         var logger = Logger(label: "mock-upstream")
         logger.logLevel = .critical
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "mock-upstream"),
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: requestedPort), serverName: "mock-upstream"),
             onServerRunning: { channel in
                 portInput.yield(channel.localAddress?.port ?? 0)
                 portInput.finish()
@@ -79,7 +109,9 @@ public final class MockOpenAIUpstream: Sendable {
         received.withLock { $0.append(parsed) }
         receivedAuthorizations.withLock { $0.append(request.headers[.authorization]) }
         let script = Script(parsed.messages.last(where: { $0.role == "user" })?.content ?? "")
-        if let status = script.status {
+        var status = script.status
+        if let key = script.flakyKey, failedKeys.withLock({ $0.insert(key).inserted }) { status = 503 }
+        if let status {
             return Response(
                 status: .init(code: status), headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"mock failure \#(status)","type":"server_error"}}"#)))
@@ -149,6 +181,7 @@ public final class MockOpenAIUpstream: Sendable {
         var delay: Duration = .zero
         var tag: String?
         var burst = false
+        var flakyKey: String?
 
         init(_ message: String) {
             guard let start = message.range(of: "mock:") else { return }
@@ -163,6 +196,11 @@ public final class MockOpenAIUpstream: Sendable {
                 case "garbage": kind = .garbage
                 case "tag": tag = value
                 case "burst": burst = true
+                case "flaky": flakyKey = value
+                case "answer":
+                    let words = (MockOpenAIUpstream.cannedAnswers[value] ?? "no canned answer named \(value)")
+                        .split(separator: " ", omittingEmptySubsequences: false)
+                    kind = .chunks(words.enumerated().map { $0.offset == 0 ? String($0.element) : " " + $0.element }, cut: false)
                 case "pings": kind = .pings(Int(value) ?? 1)
                 case "delay": delay = .milliseconds(Int(value.replacingOccurrences(of: "ms", with: "")) ?? 0)
                 default: break

@@ -1,5 +1,5 @@
-// Paliadin chat page. Plain script (no build step); all server/user text is
-// rendered with textContent, never as HTML.
+// Paliadin chat page. Plain script (no build step). User text is rendered with
+// textContent; answers go through markdown.js, which builds DOM nodes only (never HTML).
 (() => {
   'use strict';
 
@@ -9,11 +9,17 @@
     send: $('send'), stop: $('stop'), reset: $('new'), status: $('status'),
   };
 
-  // Embedded in the widget iframe: /paliadin?embed=1&origin=<host page URL>
+  // Embedded in the widget's iframe: /paliadin?embed=1&host=<host page's origin>. The
+  // widget sends the page context (origin, path, title, host data) by postMessage.
   const params = new URLSearchParams(location.search);
-  const embedded = params.get('embed') === '1';
-  const pageOrigin = params.get('origin') || undefined;
+  const embedded = params.get('embed') === '1' && window.parent !== window;
+  const hostOrigin = embedded ? originOf(params.get('host') || params.get('origin')) : null;
+  let pageContext = null;
   if (embedded) document.body.classList.add('embedded');
+
+  function originOf(url) {
+    try { return url ? new URL(url).origin : null; } catch { return null; }
+  }
 
   const SESSION_KEY = 'paliadin.session';
   const RETRYABLE_CODES = new Set(['upstream_error', 'upstream_silence', 'upstream_timeout',
@@ -122,7 +128,7 @@
 
     const bot = el('li', 'msg msg-assistant');
     bot.dataset.testid = 'message-assistant';
-    const text = el('div', 'text');
+    const text = el('div', 'text md');
     text.setAttribute('aria-live', 'polite');
     text.dataset.testid = 'answer';
     const meta = el('div', 'meta');
@@ -131,7 +137,7 @@
     bot.append(el('span', 'visually-hidden', 'Paliadin: '), text, meta, actions);
 
     keepScrolled(() => ui.list.append(user, bot));
-    const turn = { id: null, message, user, bot, text, meta, actions,
+    const turn = { id: null, message, user, bot, text, meta, actions, raw: '', renderQueued: false,
       es: null, lastSeq: -1, gotContent: false, done: false, pollTimer: null };
     if (id) setTurnId(turn, id);
     return turn;
@@ -145,12 +151,29 @@
 
   const setMeta = (turn, text) => { turn.meta.textContent = text || ''; };
 
+  // The answer's Markdown, rendered at most once per frame while it streams in.
   function setText(turn, text) {
-    keepScrolled(() => { turn.text.textContent = text; });
+    turn.raw = text;
+    scheduleRender(turn);
   }
 
   function appendText(turn, delta) {
-    keepScrolled(() => { turn.text.textContent += delta; });
+    turn.raw += delta;
+    scheduleRender(turn);
+  }
+
+  function scheduleRender(turn) {
+    if (turn.renderQueued) return;
+    turn.renderQueued = true;
+    requestAnimationFrame(() => renderNow(turn));
+  }
+
+  function renderNow(turn) {
+    turn.renderQueued = false;
+    keepScrolled(() => {
+      if (window.PaliadinMarkdown) turn.text.replaceChildren(window.PaliadinMarkdown.render(turn.raw));
+      else turn.text.textContent = turn.raw;
+    });
   }
 
   function showError(turn, message, retryable, code) {
@@ -196,6 +219,7 @@
 
   function finish(turn) {
     turn.done = true;
+    turn.text.setAttribute('aria-busy', 'false');
     if (turn.es) { turn.es.close(); turn.es = null; }
     clearTimeout(turn.pollTimer);
     active.delete(turn);
@@ -211,6 +235,8 @@
     updateBusy();
     turn.lastSeq = -1;
     turn.gotContent = false;
+    // Screen readers hear the answer once it is complete, not every re-render.
+    turn.text.setAttribute('aria-busy', 'true');
     setText(turn, '');
     setMeta(turn, 'thinking…');
     const es = new EventSource(url);
@@ -246,7 +272,7 @@
       if (!fresh(e)) return;
       const d = parseJSON(e.data);
       finish(turn);
-      if (!turn.text.textContent) setText(turn, '(empty answer)');
+      if (!turn.raw) setText(turn, '(empty answer)');
       setMeta(turn, summary(d));
     });
     // "error" fires both for server `event: error` frames (MessageEvent with
@@ -317,7 +343,11 @@
     try {
       res = await api('/api/paliadin/turn', {
         method: 'POST',
-        body: { user_message: message, session_id: sessionId, page_origin: pageOrigin },
+        body: {
+          user_message: message, session_id: sessionId,
+          page_origin: pageContext ? `${pageContext.origin}${pageContext.path || ''}` : undefined,
+          context: pageContext || undefined,
+        },
       });
       if (!res || !res.turn_id) throw new Error('Unexpected response from the server.');
     } catch (err) {
@@ -407,13 +437,28 @@
   ui.stop.addEventListener('click', () => { for (const t of active) cancel(t); });
   ui.reset.addEventListener('click', resetConversation);
 
-  // In the widget, Escape asks the host page to close the drawer.
-  if (embedded && window.parent !== window) {
-    let target = '*';
-    try { if (pageOrigin) target = new URL(pageOrigin).origin; } catch { /* keep '*' */ }
-    document.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape') window.parent.postMessage({ type: 'paliadin:close' }, target);
+  // In the widget: take the page context from the host page (only from the page that
+  // framed us, whose origin Paliadin's frame-ancestors policy allowed), ask for it now, and
+  // let Escape close the drawer.
+  if (embedded && hostOrigin) {
+    window.addEventListener('message', (e) => {
+      if (e.source !== window.parent || e.origin !== hostOrigin || !e.data) return;
+      if (e.data.type === 'paliadin:context') pageContext = acceptContext(e.data.context);
     });
+    window.parent.postMessage({ type: 'paliadin:ready' }, hostOrigin);
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') window.parent.postMessage({ type: 'paliadin:close' }, hostOrigin);
+    });
+  }
+
+  // The widget bounds the context already; this keeps a misbehaving host page from
+  // sending more than the server would take.
+  function acceptContext(value) {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+    try {
+      const json = JSON.stringify(value);
+      return json.length <= 16 * 1024 ? JSON.parse(json) : null;
+    } catch { return null; }
   }
 
   updateBusy();

@@ -1,19 +1,74 @@
-// Paliadin drop-in widget:
-//   <script src="https://host/paliadin/widget.js" async></script>
-// Adds a launcher button (bottom-right) that toggles a drawer with the chat
-// page in an iframe. Everything lives in a shadow root so host CSS can't leak in.
-// (Passing richer page context to the assistant comes in a later task.)
+// Paliadin drop-in widget. One tag on any page of the host app:
+//
+//   <script src="https://paliadin.example.com/paliadin/widget.js" async
+//           data-context='{"plan":"pro"}' data-title="Help"></script>
+//
+// It adds a launcher button (bottom-right) that opens a drawer with the chat page in an
+// iframe served by Paliadin itself, so the chat's requests stay same-origin with Paliadin.
+// Everything the widget draws lives in a shadow root: the host page's CSS cannot reach it.
+// The host page may also call, at any time:
+//
+//   window.Paliadin.setContext({ order: 1234 })   // what the assistant should know
+//   window.Paliadin.open() / window.Paliadin.close()
+//
+// With each turn the chat sends the page context: the host page's origin, path and title,
+// and what the host supplied (data-context, then setContext), at most 8 KiB of JSON.
+// The host's origin must be allowed by Paliadin's PALIADIN_EMBED_ORIGINS setting.
 (() => {
   'use strict';
   if (window.__paliadinWidget) return; // included twice
   window.__paliadinWidget = true;
 
-  // Capture our own URL now: currentScript is only set while this runs.
+  const MAX_CONTEXT_CHARS = 8 * 1024;
+  const MAX_TITLE_CHARS = 300;
+  const MAX_PATH_CHARS = 1000;
+
+  // Capture our own tag now: currentScript is only set while this runs.
   const script = document.currentScript ||
     [...document.scripts].find((s) => /\/paliadin\/widget\.js([?#]|$)/.test(s.src));
   if (!script || !script.src) return;
   const base = new URL(script.src, location.href);
-  const chatUrl = new URL(`/paliadin?embed=1&origin=${encodeURIComponent(location.href)}`, base).href;
+  const chatUrl = new URL(`/paliadin?embed=1&host=${encodeURIComponent(location.origin)}`, base).href;
+  const drawerTitle = (script.dataset.title || 'Paliadin').slice(0, 80);
+
+  // What the host page supplied, kept only while it fits the size bound.
+  let hostContext = null;
+
+  function acceptHostContext(value, source) {
+    if (value == null) { hostContext = null; return true; }
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      console.warn(`[paliadin] ${source}: the context must be a JSON object; ignored.`);
+      return false;
+    }
+    let json;
+    try { json = JSON.stringify(value); } catch (err) {
+      console.warn(`[paliadin] ${source}: the context cannot be turned into JSON (${err.message}); ignored.`);
+      return false;
+    }
+    if (json.length > MAX_CONTEXT_CHARS) {
+      console.warn(`[paliadin] ${source}: the context is ${json.length} characters of JSON, over the ${MAX_CONTEXT_CHARS} limit; ignored.`);
+      return false;
+    }
+    hostContext = JSON.parse(json); // a plain copy: later changes by the host do not leak in
+    return true;
+  }
+
+  if (script.dataset.context) {
+    try { acceptHostContext(JSON.parse(script.dataset.context), 'data-context'); } catch (err) {
+      console.warn(`[paliadin] data-context is not valid JSON (${err.message}); ignored.`);
+    }
+  }
+
+  // The context as of now: single-page apps change path and title without reloading.
+  function pageContext() {
+    const context = {
+      origin: location.origin,
+      path: location.pathname.slice(0, MAX_PATH_CHARS),
+      title: (document.title || '').slice(0, MAX_TITLE_CHARS),
+    };
+    if (hostContext) context.data = hostContext;
+    return context;
+  }
 
   const CSS = `
     :host { all: initial; }
@@ -76,6 +131,9 @@
     return svg;
   }
 
+  let api = null; // set by mount; calls before it are remembered
+  let openWhenMounted = false;
+
   function mount() {
     const host = document.createElement('div');
     host.id = 'paliadin-widget';
@@ -85,7 +143,7 @@
     const launcher = document.createElement('button');
     launcher.type = 'button';
     launcher.className = 'launcher';
-    launcher.setAttribute('aria-label', 'Open Paliadin assistant');
+    launcher.setAttribute('aria-label', `Open ${drawerTitle} assistant`);
     launcher.setAttribute('aria-expanded', 'false');
     launcher.setAttribute('aria-controls', 'paliadin-drawer');
     launcher.append(chatIcon());
@@ -94,13 +152,13 @@
     drawer.id = 'paliadin-drawer';
     drawer.className = 'drawer';
     drawer.setAttribute('role', 'dialog');
-    drawer.setAttribute('aria-label', 'Paliadin assistant');
+    drawer.setAttribute('aria-label', `${drawerTitle} assistant`);
     drawer.hidden = true;
 
     const head = document.createElement('div');
     head.className = 'head';
     const title = document.createElement('span');
-    title.textContent = 'Paliadin';
+    title.textContent = drawerTitle;
     const close = document.createElement('button');
     close.type = 'button';
     close.className = 'close';
@@ -111,17 +169,24 @@
 
     let iframe = null; // created on first open so pages don't pay for it up front
 
+    function sendContext() {
+      if (!iframe || !iframe.contentWindow) return;
+      iframe.contentWindow.postMessage({ type: 'paliadin:context', context: pageContext() }, base.origin);
+    }
+
     function open() {
       if (!iframe) {
         iframe = document.createElement('iframe');
-        iframe.title = 'Paliadin assistant chat';
+        iframe.title = `${drawerTitle} assistant chat`;
         iframe.src = chatUrl;
         iframe.setAttribute('allow', 'clipboard-write');
         drawer.append(iframe);
+      } else {
+        sendContext(); // path or title may have changed since
       }
       drawer.hidden = false;
       launcher.setAttribute('aria-expanded', 'true');
-      launcher.setAttribute('aria-label', 'Close Paliadin assistant');
+      launcher.setAttribute('aria-label', `Close ${drawerTitle} assistant`);
       iframe.focus();
     }
 
@@ -129,22 +194,37 @@
       if (drawer.hidden) return;
       drawer.hidden = true;
       launcher.setAttribute('aria-expanded', 'false');
-      launcher.setAttribute('aria-label', 'Open Paliadin assistant');
+      launcher.setAttribute('aria-label', `Open ${drawerTitle} assistant`);
       launcher.focus();
     }
 
     launcher.addEventListener('click', () => (drawer.hidden ? open() : hide()));
     close.addEventListener('click', hide);
     document.addEventListener('keydown', (e) => { if (e.key === 'Escape') hide(); });
-    // Escape pressed inside the iframe arrives as a message from the chat page.
+    // The chat page in the iframe asks for the context when it starts, and asks to close
+    // when Escape is pressed inside it. Only messages from our own iframe count.
     window.addEventListener('message', (e) => {
-      if (iframe && e.source === iframe.contentWindow && e.origin === base.origin &&
-          e.data && e.data.type === 'paliadin:close') hide();
+      if (!iframe || e.source !== iframe.contentWindow || e.origin !== base.origin || !e.data) return;
+      if (e.data.type === 'paliadin:ready') sendContext();
+      if (e.data.type === 'paliadin:close') hide();
     });
 
     root.append(launcher, drawer);
     document.body.append(host);
+    api = { open, hide, sendContext };
+    if (openWhenMounted) open();
   }
+
+  window.Paliadin = Object.freeze({
+    // Replaces what the host page tells the assistant (a JSON object; null clears it).
+    setContext(value) {
+      const accepted = acceptHostContext(value, 'setContext');
+      if (accepted && api) api.sendContext();
+      return accepted;
+    },
+    open() { if (api) api.open(); else openWhenMounted = true; },
+    close() { if (api) api.hide(); else openWhenMounted = false; },
+  });
 
   if (document.body) mount();
   else document.addEventListener('DOMContentLoaded', mount, { once: true });

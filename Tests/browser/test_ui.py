@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""The chat page, the widget and the dashboard in headless Chromium, against a real Paliadin
+and the mock upstream (`paliadin-mock-upstream`), as `scripts/browser-tests.sh` starts them.
+
+    python Tests/browser/test_ui.py PALIADIN_BASE_URL DATABASE_PATH HOST_PAGE_PORT ARTIFACTS_DIR
+
+The mock's behaviour is chosen by the message typed (see MockOpenAIUpstream). Each scenario
+saves a screenshot of the page it ends on in ARTIFACTS_DIR (named FAILED-... when it failed).
+Exits non-zero at the first failure. UI_SCENARIOS=name,name runs only those (names below).
+"""
+import http.server
+import json
+import os
+import re
+import sqlite3
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+base, database, host_port, artifacts = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+host_origin = f"http://127.0.0.1:{host_port}"
+
+
+# ---------- the host page of the widget, on another origin ----------
+
+HOST_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Order 1234 - Example Shop</title></head>
+<body><h1>Example Shop</h1><p>A host page that embeds Paliadin with one tag.</p>
+<script src="{base}/paliadin/widget.js" async data-title="Shop help" data-context='{{"account": 42}}'></script>
+</body></html>"""
+
+
+class HostPage(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = HOST_PAGE.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+host_server = http.server.ThreadingHTTPServer(("127.0.0.1", host_port), HostPage)
+threading.Thread(target=host_server.serve_forever, daemon=True).start()
+
+
+# ---------- helpers ----------
+
+options = webdriver.ChromeOptions()
+for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=420,860"]:
+    options.add_argument(argument)
+options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver.set_page_load_timeout(30)
+made_turns = []
+turns_by_name = {}
+
+
+def find(selector):
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def answers():
+    return driver.find_elements(By.CSS_SELECTOR, "[data-testid=message-assistant]")
+
+
+def last_answer():
+    return answers()[-1]
+
+
+def answer_text():
+    return last_answer().find_element(By.CSS_SELECTOR, "[data-testid=answer]").text
+
+
+def wait_until(what, condition, seconds=20):
+    deadline = time.time() + seconds
+    last_error = None
+    while time.time() < deadline:
+        try:
+            if condition():
+                return
+        except WebDriverException as error:  # the page is re-rendering
+            last_error = error
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_error.msg})" if last_error else ""))
+
+
+def ask(text):
+    count = len(answers())
+    box = find("[data-testid=input]")
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)
+    wait_until("the new turn's bubble", lambda: len(answers()) > count)
+    wait_until("the turn id", lambda: last_answer().get_attribute("data-turn-id"))
+    turn_id = last_answer().get_attribute("data-turn-id")
+    made_turns.append(turn_id)
+    return turn_id
+
+
+def idle():
+    return not find("[data-testid=stop]").is_enabled()
+
+
+def api(path):
+    with urllib.request.urlopen(base + path, timeout=10) as reply:  # dev mode: loopback is the dev user
+        return json.load(reply)
+
+
+def stored_row(turn_id):
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        db.row_factory = sqlite3.Row
+        return db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
+
+
+def expected_chunks(count):
+    return " ".join(f"t{n}" for n in range(1, count + 1))
+
+
+def fresh_chat_page():
+    driver.switch_to.default_content()
+    driver.get(base + "/paliadin")
+    wait_until("the chat page", lambda: find("[data-testid=input]").is_displayed())
+
+
+scenarios = []
+
+
+def scenario(name):
+    def register(body):
+        scenarios.append((name, lambda: run(body)))
+        return body
+
+    def run(body):
+        try:
+            body()
+        except Exception:
+            path = f"{artifacts}/FAILED-{name}.png"
+            try:
+                driver.switch_to.default_content()
+                driver.save_screenshot(path)
+                print(f"[ui] FAILED {name}; screenshot: {path}", file=sys.stderr)
+            except WebDriverException:
+                pass
+            raise
+        driver.save_screenshot(f"{artifacts}/{name}.png")
+        print(f"[ui] ok: {name}")
+    return register
+
+
+# ---------- scenarios ----------
+
+@scenario("chat-stream-markdown")
+def stream_and_markdown():
+    fresh_chat_page()
+    driver.execute_script("localStorage.clear()")
+    fresh_chat_page()
+    ask("mock:answer=markdown delay=25ms")
+    lengths = set()
+
+    def finished():
+        lengths.add(len(answer_text()))
+        return idle()
+    wait_until("the answer to finish", finished)
+    assert len(lengths) > 3, f"the answer did not stream in: {sorted(lengths)}"
+    answer = last_answer().find_element(By.CSS_SELECTOR, "[data-testid=answer]")
+    assert answer.find_element(By.CSS_SELECTOR, "strong").text == "blue"
+    assert len(answer.find_elements(By.CSS_SELECTOR, "ul li")) >= 3
+    assert answer.find_element(By.CSS_SELECTOR, "pre code").text == 'let sea = "blue"'
+    link = answer.find_element(By.CSS_SELECTOR, "a")
+    assert link.get_attribute("href") == "https://example.org/atlas", link.get_attribute("href")
+    assert answer.get_attribute("aria-live") == "polite" and answer.get_attribute("aria-busy") == "false"
+
+
+@scenario("chat-thinking")
+def thinking():
+    fresh_chat_page()
+    ask("mock:pings=2 delay=1500ms")  # the server sends `thinking` every second (PALIADIN_THINKING_INTERVAL)
+    status = lambda: last_answer().find_element(By.CSS_SELECTOR, "[data-testid=turn-status]").text
+    wait_until("a thinking state with elapsed seconds", lambda: re.fullmatch(r"thinking… [1-9]\d*s", status()), 10)
+    wait_until("the answer after the silence", lambda: idle() and answer_text() == "pong", 15)
+    assert status() == "" or "s" in status()
+
+
+@scenario("chat-reload-mid-stream")
+def reload_mid_stream():
+    fresh_chat_page()
+    turn_id = ask("mock:chunks=40 delay=80ms")
+    wait_until("some text", lambda: len(answer_text()) > 10)
+    driver.refresh()
+    wait_until("the running turn to be re-attached", lambda: answers() and last_answer().get_attribute("data-turn-id") == turn_id)
+    wait_until("the answer to finish after the reload", lambda: idle() and answer_text().strip() == expected_chunks(40), 30)
+    assert answer_text().strip() == expected_chunks(40), answer_text()
+    assert len(driver.find_elements(By.CSS_SELECTOR, f"[data-testid=message-assistant][data-turn-id='{turn_id}']")) == 1
+
+
+@scenario("chat-stop")
+def stop():
+    fresh_chat_page()
+    turn_id = ask("mock:chunks=400 delay=50ms")
+    turns_by_name["stopped"] = turn_id
+    wait_until("some text", lambda: len(answer_text()) > 10)
+    find("[data-testid=stop]").click()
+    wait_until("the turn to stop", idle)
+    wait_until("the stopped notice", lambda: "Stopped" in last_answer().text)
+    row = api(f"/api/paliadin/turn/{turn_id}")
+    assert row["error_code"] == "cancelled", row
+    assert row["response"] and len(row["response"]) < len(expected_chunks(400)), "the partial text is kept"
+
+
+@scenario("chat-error-retry")
+def error_and_retry():
+    fresh_chat_page()
+    ask(f"mock:flaky={uuid.uuid4()}")
+    wait_until("the error", lambda: last_answer().find_elements(By.CSS_SELECTOR, "[data-testid=turn-error]"))
+    error = last_answer().find_element(By.CSS_SELECTOR, "[data-testid=turn-error]")
+    assert "503" in error.text, error.text
+    assert error.get_attribute("data-code") == "upstream_error"
+    failed = len(answers())
+    last_answer().find_element(By.CSS_SELECTOR, "[data-testid=retry]").click()
+    wait_until("the retried turn", lambda: len(answers()) == failed + 1)
+    made_turns.append(last_answer().get_attribute("data-turn-id"))
+    wait_until("the retried answer", lambda: idle() and answer_text() == "Hello from the mock.")
+
+
+@scenario("chat-xss-as-text")
+def xss():
+    fresh_chat_page()
+    ask("mock:answer=xss delay=10ms")
+    wait_until("the answer to finish", idle)
+    answer = last_answer().find_element(By.CSS_SELECTOR, "[data-testid=answer]")
+    text = answer.text
+    assert "<script>window.__paliadinXSS = 1</script>" in text, text
+    assert "onerror=" in text and "<b>bold?</b>" in text, text
+    for tag in ["script", "img", "b", "iframe"]:
+        assert not answer.find_elements(By.CSS_SELECTOR, tag), f"a <{tag}> element was created"
+    for link in answer.find_elements(By.CSS_SELECTOR, "a"):
+        assert link.get_attribute("href").startswith(("http:", "https:", "mailto:")), link.get_attribute("href")
+        link.click()
+    assert driver.execute_script("return window.__paliadinXSS") is None, "a script in the answer ran"
+    handlers = driver.execute_script(
+        "return [...arguments[0].querySelectorAll('*')].flatMap(e => [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on'))",
+        answer)
+    assert not handlers, handlers
+
+
+@scenario("widget-context")
+def widget():
+    driver.switch_to.default_content()
+    driver.get(host_origin + "/host.html")
+    wait_until("the widget", lambda: driver.execute_script("return !!document.querySelector('#paliadin-widget')"))
+    launcher = driver.execute_script("return document.querySelector('#paliadin-widget').shadowRoot.querySelector('.launcher')")
+    assert launcher.get_attribute("aria-label") == "Open Shop help assistant", launcher.get_attribute("aria-label")
+    launcher.click()
+    frame = driver.execute_script("return document.querySelector('#paliadin-widget').shadowRoot.querySelector('iframe')")
+    driver.switch_to.frame(frame)
+    wait_until("the chat in the drawer", lambda: find("[data-testid=input]").is_displayed())
+    time.sleep(0.2)  # the context message follows the chat page's start
+
+    first = ask("hello from the widget")
+    wait_until("the answer", lambda: idle() and answer_text() == "Hello from the mock.")
+    row = stored_row(first)
+    assert row["page_origin"] == host_origin + "/host.html", row["page_origin"]
+    context = json.loads(row["context_json"])
+    assert context == {"origin": host_origin, "path": "/host.html", "title": "Order 1234 - Example Shop",
+                       "data": {"account": 42}}, context
+
+    driver.switch_to.default_content()
+    accepted = driver.execute_script("return window.Paliadin.setContext({cart: 3, plan: 'pro'})")
+    too_big = driver.execute_script("return window.Paliadin.setContext({blob: 'x'.repeat(9000)})")
+    assert accepted is True and too_big is False
+    driver.switch_to.frame(frame)
+    second = ask("and again")
+    wait_until("the second answer", lambda: idle() and answer_text() == "Hello from the mock.")
+    context = json.loads(stored_row(second)["context_json"])
+    assert context["data"] == {"cart": 3, "plan": "pro"}, context
+    driver.switch_to.default_content()
+
+
+@scenario("dashboard")
+def dashboard():
+    driver.switch_to.default_content()
+    driver.get(base + "/admin/paliadin")
+    wanted = [turn for turn in made_turns if turn]
+
+    def listed():
+        shown = {row.get_attribute("data-turn-id") for row in driver.find_elements(By.CSS_SELECTOR, "tr[data-turn-id]")}
+        return all(turn in shown for turn in wanted)
+    wait_until("the turns just made in the recent turns table", listed)
+    for card in ["card-turns-today", "card-error-rate", "card-ttft", "card-running"]:
+        assert find(f"[data-testid={card}]").text.strip(), f"{card} is empty"
+    for chart in ["chart-turns", "chart-errors", "chart-latency"]:
+        assert find(f"[data-testid={chart}]").tag_name == "svg", chart
+    stopped = turns_by_name.get("stopped") or wanted[-1]
+    row = find(f"tr[data-turn-id='{stopped}']")
+    driver.execute_script("arguments[0].scrollIntoView()", row)
+    row.click()
+    wait_until("the turn's detail", lambda: find("[data-testid=turn-detail]").get_attribute("data-turn-id") == stopped)
+    events = find("[data-testid=detail-events]").find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(events) >= 3 and "meta" in events[0].text, [e.text for e in events[:2]]
+    if "stopped" in turns_by_name:
+        assert "mock:chunks=400" in find("[data-testid=detail-message]").text
+        assert "error" in events[-1].text and "cancelled" in events[-1].text, events[-1].text
+
+
+@scenario("chat-narrow-dark")
+def narrow_and_dark():
+    driver.set_window_size(360, 740)
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    fresh_chat_page()
+    wait_until("the history", lambda: len(answers()) >= 4)
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 360, f"the page scrolls sideways at 360 px ({width} px wide)"
+    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    channels = [int(part) for part in background[background.index("(") + 1:background.index(")")].split(",")[:3]]
+    assert sum(channels) < 3 * 100, f"dark mode is not dark: {background}"
+
+
+try:
+    chosen = [name for name in os.environ.get("UI_SCENARIOS", "").split(",") if name]
+    for name, run_scenario in scenarios:
+        if not chosen or name in chosen:
+            run_scenario()
+    severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not severe, severe
+    print("[ui] all browser scenarios passed")
+finally:
+    driver.quit()
+    host_server.shutdown()
