@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOCore
 
@@ -7,6 +8,8 @@ struct AssetLibrary: Sendable {
     struct Asset: Sendable {
         let body: ByteBuffer
         let contentType: String
+        /// A strong validator of the content (part of its SHA-256), quoted as `ETag` wants it.
+        let etag: String
     }
 
     private let assets: [String: Asset]
@@ -19,7 +22,8 @@ struct AssetLibrary: Sendable {
         var assets: [String: Asset] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
             let data = try Data(contentsOf: folder.appendingPathComponent(name))
-            assets[name] = Asset(body: ByteBuffer(bytes: data), contentType: Self.contentType(of: name))
+            let digest = SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined()
+            assets[name] = Asset(body: ByteBuffer(bytes: data), contentType: Self.contentType(of: name), etag: "\"\(digest)\"")
         }
         self.assets = assets
     }

@@ -13,21 +13,21 @@ struct PageController {
     /// framed by Paliadin itself and the configured origins; the dashboard by no one.
     func addPageRoutes(to router: RouterGroup<Context>) {
         let chatAncestors = (["'self'"] + embedOrigins).joined(separator: " ")
-        router.get("paliadin") { _, _ in try page("chat.html", frameAncestors: chatAncestors) }
-        router.get("admin/paliadin") { _, _ in try page("admin.html", frameAncestors: "'none'") }
+        router.get("paliadin") { request, _ in try page("chat.html", for: request, frameAncestors: chatAncestors) }
+        router.get("admin/paliadin") { request, _ in try page("admin.html", for: request, frameAncestors: "'none'") }
     }
 
     /// Scripts and styles hold no data: anyone may load them.
     func addAssetRoutes(to router: Router<Context>) {
-        router.get("paliadin/widget.js") { _, _ in try file("widget.js") }
-        router.get("paliadin/assets/{name}") { _, context in
+        router.get("paliadin/widget.js") { request, _ in try file("widget.js", for: request) }
+        router.get("paliadin/assets/{name}") { request, context in
             guard let name = context.parameters.get("name"), !name.hasSuffix(".html") else { throw APIError.notFound }
-            return try file(name)
+            return try file(name, for: request)
         }
     }
 
-    private func page(_ name: String, frameAncestors: String) throws -> Response {
-        var response = try file(name, cacheControl: "no-cache")
+    private func page(_ name: String, for request: Request, frameAncestors: String) throws -> Response {
+        var response = try file(name, for: request)
         response.headers[HTTPField.Name("Content-Security-Policy")!] =
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
             + "form-action 'self'; frame-ancestors \(frameAncestors)"
@@ -35,14 +35,26 @@ struct PageController {
         return response
     }
 
-    private func file(_ name: String, cacheControl: String = "public, max-age=300") throws -> Response {
+    /// A shipped file. Browsers keep it but ask again each time (`no-cache` with an `ETag`),
+    /// so a new release is picked up at once and an unchanged file costs a 304 only.
+    private func file(_ name: String, for request: Request) throws -> Response {
         guard let asset = assets[name] else { throw APIError.notFound }
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: asset.contentType, .cacheControl: cacheControl,
-                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-            ],
-            body: .init(byteBuffer: asset.body))
+        var headers: HTTPFields = [
+            .cacheControl: "no-cache", .eTag: asset.etag, HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        ]
+        if Self.matches(request.headers[.ifNoneMatch], asset.etag) {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = asset.contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: asset.body))
+    }
+
+    /// True when `If-None-Match` names the tag (or is `*`); weak tags compare by their value.
+    static func matches(_ ifNoneMatch: String?, _ etag: String) -> Bool {
+        guard let ifNoneMatch else { return false }
+        return ifNoneMatch.split(separator: ",").contains { candidate in
+            let tag = candidate.trimmingCharacters(in: .whitespaces)
+            return tag == "*" || tag == etag || tag == "W/" + etag
+        }
     }
 }

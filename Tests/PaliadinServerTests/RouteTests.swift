@@ -47,6 +47,26 @@ struct RouteTests {
         }
     }
 
+    @Test("pages and assets are revalidated by ETag: a 304 while unchanged, so a new release shows at once")
+    func caching() async throws {
+        try await TestHarness.withLiveServer { harness, client in
+            for (path, token) in [("/paliadin/widget.js", nil), ("/paliadin/assets/markdown.js", nil), ("/paliadin", harness.ownerToken)] {
+                let first = try await client.request(.GET, path, token: token)
+                #expect(first.status == 200, "\(path)")
+                #expect(first.headers["cache-control"] == "no-cache", "\(path)")
+                let etag = try #require(first.headers["etag"], "\(path)")
+                #expect(etag.hasPrefix("\"") && etag.count == 26, "\(path): \(etag)")
+                let again = try await client.request(.GET, path, token: token, headers: ["If-None-Match": "\"other\", \(etag)"])
+                #expect(again.status == 304, "\(path)")
+                #expect(again.body.isEmpty && again.headers["etag"] == etag, "\(path)")
+                let stale = try await client.request(.GET, path, token: token, headers: ["If-None-Match": "\"0000\""])
+                #expect(stale.status == 200 && stale.body == first.body, "\(path)")
+            }
+            let anonymous = try await client.request(.GET, "/paliadin", headers: ["If-None-Match": "*"])
+            #expect(anonymous.status == 401, "the owner gate comes before the cache")
+        }
+    }
+
     @Test("owners get the pages with a strict CSP")
     func pages() async throws {
         try await TestHarness.withLiveServer { harness, client in

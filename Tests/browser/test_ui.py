@@ -43,6 +43,9 @@ class HostPage(http.server.BaseHTTPRequestHandler):
         body = HOST_PAGE.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
+        # A strict policy, as a careful host app has: the widget must work under it.
+        self.send_header("Content-Security-Policy",
+                         f"default-src 'self'; script-src {base}; style-src 'self'; frame-src {base}; connect-src 'self'")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -259,6 +262,8 @@ def widget():
     driver.switch_to.default_content()
     driver.get(host_origin + "/host.html")
     wait_until("the widget", lambda: driver.execute_script("return !!document.querySelector('#paliadin-widget')"))
+    violations = [e for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert not violations, violations
     launcher = driver.execute_script("return document.querySelector('#paliadin-widget').shadowRoot.querySelector('.launcher')")
     assert launcher.get_attribute("aria-label") == "Open Shop help assistant", launcher.get_attribute("aria-label")
     launcher.click()
