@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web UI in a real browser (headless Chromium driven by Selenium) against a real Paliadin
 # in dev mode and the mock upstream: the Markdown renderer's cases, then the chat page (stream,
-# reload mid-stream, stop, error and retry, script injection shown as text, narrow and dark),
+# thinking, reload mid-stream, network loss and a lost stream recovered, stop, error and retry,
+# script injection shown as text, narrow and dark),
 # the widget on a host page of another origin (its context lands in the turn's row), and the
 # dashboard. Screenshots go to .run/browser/ (FAILED-*.png for a failed scenario).
 set -euo pipefail

@@ -12,6 +12,7 @@ import http.server
 import json
 import os
 import re
+import socket
 import sqlite3
 import sys
 import threading
@@ -56,6 +57,67 @@ class HostPage(http.server.BaseHTTPRequestHandler):
 
 host_server = http.server.ThreadingHTTPServer(("127.0.0.1", host_port), HostPage)
 threading.Thread(target=host_server.serve_forever, daemon=True).start()
+
+
+# ---------- a TCP proxy in front of Paliadin that can cut the browser's connections ----------
+
+class CuttingProxy:
+    """Forwards 127.0.0.1:PORT to Paliadin. `cut()` drops every open connection, as a network
+    loss does; with `refuse_streams` set, stream requests get a 502 (the stream cannot be
+    re-attached) while the other requests pass."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets = set()
+        self.lock = threading.Lock()
+        self.refuse_streams = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            client, _ = self.listener.accept()
+            threading.Thread(target=self.serve, args=(client,), daemon=True).start()
+
+    def serve(self, client):
+        first = client.recv(65536)
+        if self.refuse_streams and first.startswith(b"GET /api/paliadin/stream/"):
+            client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            client.close()
+            return
+        upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        with self.lock:
+            self.sockets |= {client, upstream}
+        upstream.sendall(first)
+        threading.Thread(target=self.pump, args=(upstream, client), daemon=True).start()
+        self.pump(client, upstream)
+
+    def pump(self, source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        with self.lock:
+            cut, self.sockets = self.sockets, set()
+        for end in cut:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            except OSError:
+                pass
+
+
+proxy = CuttingProxy(int(base.rsplit(":", 1)[1]))
+proxied = f"http://127.0.0.1:{proxy.port}"
 
 
 # ---------- helpers ----------
@@ -130,9 +192,9 @@ def expected_chunks(count):
     return " ".join(f"t{n}" for n in range(1, count + 1))
 
 
-def fresh_chat_page():
+def fresh_chat_page(at=None):
     driver.switch_to.default_content()
-    driver.get(base + "/paliadin")
+    driver.get((at or base) + "/paliadin")
     wait_until("the chat page", lambda: find("[data-testid=input]").is_displayed())
 
 
@@ -205,6 +267,34 @@ def reload_mid_stream():
     wait_until("the answer to finish after the reload", lambda: idle() and answer_text().strip() == expected_chunks(40), 30)
     assert answer_text().strip() == expected_chunks(40), answer_text()
     assert len(driver.find_elements(By.CSS_SELECTOR, f"[data-testid=message-assistant][data-turn-id='{turn_id}']")) == 1
+
+
+@scenario("chat-network-loss")
+def network_loss():
+    # The page is loaded through the proxy, so its stream runs through it too.
+    fresh_chat_page(proxied)
+    turn_id = ask("mock:chunks=60 delay=60ms")
+    wait_until("some text", lambda: len(answer_text()) > 10)
+    proxy.cut()
+    wait_until("the reconnecting notice", lambda: "reconnecting" in last_answer().text or idle(), 5)
+    wait_until("the answer to finish after the loss", lambda: idle() and answer_text().strip() == expected_chunks(60), 30)
+    assert answer_text().strip() == expected_chunks(60), "text was lost or repeated across the loss"
+    assert stored_row(turn_id)["reader_resumes"] >= 1, "the browser resumed with Last-Event-ID"
+
+
+@scenario("chat-recover-when-stream-lost")
+def recover_when_stream_lost():
+    fresh_chat_page(proxied)
+    turn_id = ask("mock:chunks=30 delay=100ms")
+    wait_until("some text", lambda: len(answer_text()) > 5)
+    proxy.refuse_streams = True
+    try:
+        proxy.cut()
+        wait_until("the page to check on the answer", lambda: "checking on the answer" in last_answer().text, 10)
+        wait_until("the recovered answer", lambda: idle() and answer_text().strip() == expected_chunks(30), 30)
+    finally:
+        proxy.refuse_streams = False
+    assert stored_row(turn_id)["status"] == "completed"
 
 
 @scenario("chat-stop")
@@ -336,7 +426,9 @@ try:
     for name, run_scenario in scenarios:
         if not chosen or name in chosen:
             run_scenario()
-    severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    # The cut connections of the network-loss scenarios show as network errors: expected.
+    severe = [entry for entry in driver.get_log("browser")
+              if entry["level"] == "SEVERE" and not entry["message"].startswith(proxied)]
     assert not severe, severe
     print("[ui] all browser scenarios passed")
 finally:
