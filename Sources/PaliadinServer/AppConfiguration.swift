@@ -37,7 +37,7 @@ public struct AppConfiguration: Sendable {
     /// The `retry:` hint (milliseconds) sent at the start of every stream.
     public var sseRetryMS = 2000
     /// Origins (`https://app.example.com`) of web apps whose pages may embed the chat page
-    /// through the widget, besides Paliadin's own; `*` allows any. Sent as the chat page's
+    /// through the widget, besides Paliadin's own. Sent as the chat page's
     /// `frame-ancestors`.
     public var embedOrigins: [String] = []
 

@@ -39,11 +39,11 @@ public enum SettingValue {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
-    /// A web origin as a browser writes it (`scheme://host[:port]`, no path), lowercased; or
-    /// `*`. Nil for anything else, so a typo cannot widen a Content-Security-Policy.
+    /// A web origin as a browser writes it (`scheme://host[:port]`, no path), lowercased. Nil
+    /// for anything else — `*` included: a chat any site could frame would take page context
+    /// from any site — so a typo cannot widen a Content-Security-Policy.
     public static func origin(_ text: String) -> String? {
         let text = text.trimmingCharacters(in: .whitespaces)
-        if text == "*" { return text }
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
             components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil,

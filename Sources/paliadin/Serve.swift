@@ -73,7 +73,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Characters of earlier exchanges sent along to a stateless backend. [env PALIADIN_HISTORY_BUDGET, default 12000]")
     var historyBudget: String?
 
-    @Option(help: "Comma-separated origins (https://app.example.com) whose pages may embed the chat through the widget; * allows any. [env PALIADIN_EMBED_ORIGINS, default none]")
+    @Option(help: "Comma-separated origins (https://app.example.com) whose pages may embed the chat through the widget. [env PALIADIN_EMBED_ORIGINS, default none]")
     var embedOrigins: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error. [env PALIADIN_LOG_LEVEL, default info]")
@@ -160,7 +160,7 @@ struct SettingSource {
         if let origins = value(flags.embedOrigins, "PALIADIN_EMBED_ORIGINS") {
             configuration.embedOrigins = try SettingValue.list(origins).map { text in
                 guard let origin = SettingValue.origin(text) else {
-                    throw ValidationError("embed origins must be scheme://host[:port] (no path) or *, got '\(text)'")
+                    throw ValidationError("embed origins must be scheme://host[:port] (no path; * is not allowed), got '\(text)'")
                 }
                 return origin
             }

@@ -25,6 +25,10 @@
   const RETRYABLE_CODES = new Set(['upstream_error', 'upstream_silence', 'upstream_timeout',
     'backend_unavailable', 'interrupted']);
   const active = new Set(); // turns currently sending/streaming/recovering
+  // The composer waits while the conversation is loaded or reset, so a new turn never lands
+  // between history rows or in a session that is being replaced.
+  let loadingHistory = true;
+  let resetting = false;
   let sessionId = loadSession();
 
   // ---------- helpers ----------
@@ -112,7 +116,7 @@
 
   function updateBusy() {
     const busy = active.size > 0;
-    ui.send.disabled = busy;
+    ui.send.disabled = busy || loadingHistory || resetting;
     ui.stop.disabled = !busy;
     ui.list.setAttribute('aria-busy', String(busy));
     for (const b of ui.list.querySelectorAll('button.retry')) b.disabled = busy;
@@ -334,6 +338,7 @@
     const message = (raw || '').trim();
     if (!message) return;
     if (active.size > 0) { setStatus('Please wait for the current answer, or press Stop.'); return; }
+    if (loadingHistory || resetting) { setStatus('One moment: the conversation is loading.'); return; }
     setStatus('');
     const turn = newTurn(message, null);
     active.add(turn);
@@ -376,20 +381,27 @@
   }
 
   async function resetConversation() {
+    if (resetting) return;
+    resetting = true;
     for (const turn of [...active]) {
       if (turn.id) api(`/api/paliadin/turn/${enc(turn.id)}/cancel`, { method: 'POST' }).catch(() => {});
       finish(turn);
     }
-    ui.reset.disabled = true;
-    let warning = '';
-    try {
-      await api('/api/paliadin/reset', { method: 'POST', body: { session_id: sessionId } });
-    } catch (err) {
-      warning = ` (the server could not reset: ${err.message})`;
-    }
+    // The new session starts now; the composer waits until the server has reset.
+    const previous = sessionId;
     sessionId = newId();
     saveSession(sessionId);
     ui.list.replaceChildren();
+    ui.reset.disabled = true;
+    updateBusy();
+    let warning = '';
+    try {
+      await api('/api/paliadin/reset', { method: 'POST', body: { session_id: previous } });
+    } catch (err) {
+      warning = ` (the server could not reset: ${err.message})`;
+    }
+    resetting = false;
+    updateBusy();
     ui.reset.disabled = false;
     setStatus(`Started a new conversation${warning}.`);
     ui.input.focus();
@@ -404,11 +416,15 @@
     } catch (err) {
       setStatus(`Could not load the conversation: ${err.message}`);
       return;
+    } finally {
+      loadingHistory = false;
+      updateBusy();
     }
     if (session !== sessionId) return; // reset while loading
     setStatus('');
+    const shown = new Set([...ui.list.querySelectorAll('[data-turn-id]')].map((e) => e.dataset.turnId));
     for (const r of Array.isArray(rows) ? rows : []) {
-      if (!r || !r.turn_id) continue;
+      if (!r || !r.turn_id || shown.has(r.turn_id)) continue;
       const turn = newTurn(r.user_message || '', r.turn_id);
       if (r.status === 'running') attach(turn, streamUrl(r.turn_id));
       else renderRecord(turn, r);
@@ -443,7 +459,11 @@
   if (embedded && hostOrigin) {
     window.addEventListener('message', (e) => {
       if (e.source !== window.parent || e.origin !== hostOrigin || !e.data) return;
-      if (e.data.type === 'paliadin:context') pageContext = acceptContext(e.data.context);
+      if (e.data.type !== 'paliadin:context') return;
+      // The origin is the one the browser vouches for, not what the message claims.
+      const context = acceptContext(e.data.context);
+      pageContext = context ? { ...context, origin: e.origin } : null;
+      document.body.dataset.contextReceived = 'true'; // for tests
     });
     window.parent.postMessage({ type: 'paliadin:ready' }, hostOrigin);
     document.addEventListener('keydown', (e) => {

@@ -16,7 +16,8 @@
 // The host's origin must be allowed by Paliadin's PALIADIN_EMBED_ORIGINS setting.
 (() => {
   'use strict';
-  if (window.__paliadinWidget) return; // included twice
+  // Included twice? (`=== true`: an element named __paliadinWidget on the host page is not us.)
+  if (window.__paliadinWidget === true) return;
   window.__paliadinWidget = true;
 
   const MAX_CONTEXT_CHARS = 8 * 1024;
