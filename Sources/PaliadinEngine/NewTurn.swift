@@ -7,13 +7,18 @@ public struct NewTurn: Sendable {
     public var userMessage: String
     public var pageOrigin: String?
     public var context: JSONValue?
+    /// The backend to ask, by name; nil for the default one.
+    public var backendName: String?
 
-    public init(userID: String, sessionID: String, userMessage: String, pageOrigin: String?, context: JSONValue?) {
+    public init(
+        userID: String, sessionID: String, userMessage: String, pageOrigin: String?, context: JSONValue?, backendName: String? = nil
+    ) {
         self.userID = userID
         self.sessionID = sessionID
         self.userMessage = userMessage
         self.pageOrigin = pageOrigin
         self.context = context
+        self.backendName = backendName
     }
 }
 
@@ -21,4 +26,6 @@ public struct NewTurn: Sendable {
 public enum EngineError: Error, Equatable {
     /// The process is shutting down and takes no new turns.
     case shuttingDown
+    /// The turn names a backend that is not configured.
+    case unknownBackend(String)
 }

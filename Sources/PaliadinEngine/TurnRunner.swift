@@ -12,8 +12,8 @@ struct TurnRunner: Sendable {
     let turn: NewTurn
     let backend: any ChatBackend
     let conversation: ConversationBuilder
-    /// The session's earlier exchanges, read when the turn's row was written.
-    let history: [PastExchange]
+    /// The session's earlier exchanges or conversation id, read when the turn's row was written.
+    let past: SessionPast
     let entry: LiveTurnHub.Entry
     let writer: EventLogWriter
     let store: any TurnStore
@@ -58,8 +58,9 @@ struct TurnRunner: Sendable {
     /// The messages for the backend: the session's earlier exchanges (for stateless backends), the page context, the new message.
     private func backendRequest() -> BackendTurnRequest {
         let messages = conversation.messages(
-            userMessage: turn.userMessage, pageOrigin: turn.pageOrigin, context: turn.context, history: history)
-        return BackendTurnRequest(turnID: record.id, userID: turn.userID, sessionID: turn.sessionID, messages: messages, conversationID: nil)
+            userMessage: turn.userMessage, pageOrigin: turn.pageOrigin, context: turn.context, history: past.exchanges)
+        return BackendTurnRequest(
+            turnID: record.id, userID: turn.userID, sessionID: turn.sessionID, messages: messages, conversationID: past.conversationID)
     }
 
     private func pumpBackend(_ request: BackendTurnRequest, progress: SharedProgress, start: Duration) async -> Ending? {

@@ -12,7 +12,8 @@ import Synchronization
 /// `shutdownGrace`, then stops the rest as `interrupted`.
 public final class TurnSupervisor: Service {
     public let store: any TurnStore
-    public let backend: any ChatBackend
+    /// The backends turns run against.
+    public let backends: BackendRegistry
     public let configuration: EngineConfiguration
     public let conversation: ConversationBuilder
     /// The turns running here, for readers and cancel.
@@ -27,17 +28,28 @@ public final class TurnSupervisor: Service {
     struct TurnJob: Sendable {
         let record: TurnRecord
         let turn: NewTurn
-        /// The session's earlier exchanges, for a backend that does not keep the conversation.
-        let history: [PastExchange]
+        let backend: any ChatBackend
+        /// The session's earlier exchanges (for a backend that does not keep the conversation)
+        /// or its conversation id (for one that does).
+        let past: SessionPast
         let entry: LiveTurnHub.Entry
     }
 
-    public init(
+    public convenience init(
         store: any TurnStore, backend: any ChatBackend, conversation: ConversationBuilder,
         configuration: EngineConfiguration = EngineConfiguration(), clock: EngineClock = .continuous, logger: Logger
     ) {
+        self.init(
+            store: store, backends: BackendRegistry(single: backend), conversation: conversation, configuration: configuration,
+            clock: clock, logger: logger)
+    }
+
+    public init(
+        store: any TurnStore, backends: BackendRegistry, conversation: ConversationBuilder,
+        configuration: EngineConfiguration = EngineConfiguration(), clock: EngineClock = .continuous, logger: Logger
+    ) {
         self.store = store
-        self.backend = backend
+        self.backends = backends
         self.conversation = conversation
         self.configuration = configuration
         self.clock = clock
@@ -57,15 +69,17 @@ public final class TurnSupervisor: Service {
     /// Starts a turn; returns its row once it is written. Throws `EngineError.shuttingDown` during shutdown.
     public func startTurn(_ new: NewTurn) async throws -> TurnRecord {
         guard accepting.load(ordering: .relaxed) else { throw EngineError.shuttingDown }
+        guard let backend = backends.backend(named: new.backendName) else { throw EngineError.unknownBackend(new.backendName ?? "") }
         let record = TurnRecord(
             id: TurnID(), userID: new.userID, sessionID: new.sessionID, pageOrigin: new.pageOrigin,
             contextJSON: new.context.map(PayloadCoding.encode), userMessage: new.userMessage, startedAt: Date(),
             backend: backend.name, model: backend.model)
         // The row and the conversation so far in one trip to the database: the turn can then
         // call the backend at once, without reading the store again.
-        let history = try await store.openTurn(record, historyLimit: backend.keepsConversation ? 0 : configuration.historyTurns)
+        let past = try await store.openTurn(
+            record, historyLimit: backend.keepsConversation ? 0 : configuration.historyTurns, resumeConversation: backend.keepsConversation)
         let entry = hub.register(record.id, userID: record.userID)
-        let job = TurnJob(record: record, turn: new, history: history, entry: entry)
+        let job = TurnJob(record: record, turn: new, backend: backend, past: past, entry: entry)
         if case .terminated = jobsInput.yield(job) {
             // Shutdown began between the check above and now: close the row without running
             // the turn, and answer as if it had begun before.
@@ -194,8 +208,8 @@ public final class TurnSupervisor: Service {
 
     private func execute(_ job: TurnJob, clock: EngineClock) async -> Bool {
         await TurnRunner(
-            record: job.record, turn: job.turn, backend: backend, conversation: conversation,
-            history: job.history, entry: job.entry, writer: writer, store: store,
+            record: job.record, turn: job.turn, backend: job.backend, conversation: conversation,
+            past: job.past, entry: job.entry, writer: writer, store: store,
             timing: configuration.timing, clock: clock, logger: logger
         ).run()
     }

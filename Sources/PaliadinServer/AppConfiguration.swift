@@ -14,6 +14,8 @@ public struct AppConfiguration: Sendable {
     public var backendConnections = 512
     /// How long an unused backend connection is kept for the next turn.
     public var backendIdleTimeout: Duration = .seconds(10)
+    /// Several named backends (from `--backends-file`); when set, the single backend above is not used.
+    public var backendsFile: BackendsFile?
     /// Model name sent to the backend.
     public var model = "smollm2"
     /// API key for the backend, if it wants one. Never logged.

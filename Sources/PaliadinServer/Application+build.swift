@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Hummingbird
 import HummingbirdAuth
 import Logging
@@ -8,16 +9,17 @@ import PaliadinEngine
 import PaliadinStore
 
 /// Builds the Paliadin application: store, backend, turn supervisor and routes.
-public func buildApplication(_ configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+public func buildApplication(
+    _ configuration: AppConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
+) async throws -> some ApplicationProtocol {
     let store = try SQLiteTurnStore(path: configuration.databasePath)
     // One server per database file; the lock lives as long as the application.
     let lock = try InstanceLock(path: configuration.databasePath + ".lock")
     let httpClient = OpenAICompatibleBackend.makeHTTPClient(
         maxConnections: configuration.backendConnections, idleTimeout: configuration.backendIdleTimeout)
-    let backend = OpenAICompatibleBackend(
-        baseURL: configuration.backendURL, model: configuration.model, apiKey: configuration.apiKey, httpClient: httpClient)
+    let backends = try BackendFactory.registry(for: configuration, environment: environment, httpClient: httpClient)
     let supervisor = TurnSupervisor(
-        store: store, backend: backend,
+        store: store, backends: backends,
         conversation: ConversationBuilder(systemPrompt: configuration.systemPrompt, historyBudget: configuration.historyBudget),
         configuration: configuration.engine, logger: logger)
     let router = try buildRouter(configuration, store: store, supervisor: supervisor)

@@ -48,9 +48,14 @@ struct TurnController {
         let record: TurnRecord
         do {
             record = try await supervisor.startTurn(
-                NewTurn(userID: user.id, sessionID: sessionID, userMessage: message, pageOrigin: pageOrigin, context: body.context))
+                NewTurn(
+                    userID: user.id, sessionID: sessionID, userMessage: message, pageOrigin: pageOrigin, context: body.context,
+                    backendName: body.backend.flatMap { $0.isEmpty ? nil : $0 }))
         } catch EngineError.shuttingDown {
             throw APIError(.serviceUnavailable, "Paliadin is shutting down; try again shortly", headers: [.retryAfter: "5"])
+        } catch EngineError.unknownBackend(let name) {
+            throw APIError(
+                .badRequest, "unknown backend '\(name.prefix(100))'; configured: \(supervisor.backends.names.joined(separator: ", "))")
         }
         return StartedTurn(turnID: record.id.description, sseURL: "/api/paliadin/stream/\(record.id)")
     }

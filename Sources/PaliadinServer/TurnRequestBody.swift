@@ -6,12 +6,14 @@ struct TurnRequestBody: Decodable {
     var sessionID: String?
     var pageOrigin: String?
     var context: JSONValue?
+    /// The configured backend to ask; the default one when absent.
+    var backend: String?
 
     enum CodingKeys: String, CodingKey {
         case userMessage = "user_message"
         case sessionID = "session_id"
         case pageOrigin = "page_origin"
-        case context
+        case context, backend
     }
 
     /// Limits on the fields, beyond the body size limit.

@@ -57,13 +57,35 @@ public final class SQLiteTurnStore: TurnStore {
         try await write { db in try Self.insert(record, in: db) }
     }
 
-    public func openTurn(_ record: TurnRecord, historyLimit: Int) async throws -> [PastExchange] {
+    public func openTurn(_ record: TurnRecord, historyLimit: Int, resumeConversation: Bool) async throws -> SessionPast {
         try await write { db in
             try Self.insert(record, in: db)
-            guard historyLimit > 0 else { return [] }
-            return try Self.pastExchanges(
-                userID: record.userID, sessionID: record.sessionID, before: record.startedAt, limit: historyLimit, in: db)
+            var past = SessionPast()
+            if historyLimit > 0 {
+                past.exchanges = try Self.pastExchanges(
+                    userID: record.userID, sessionID: record.sessionID, before: record.startedAt, limit: historyLimit, in: db)
+            }
+            if resumeConversation {
+                past.conversationID = try String.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT conversation_id FROM turns
+                            WHERE user_id = ? AND session_id = ? AND backend = ? AND conversation_id IS NOT NULL AND conversation_id != ''
+                                AND started_at >= ? AND started_at < ?
+                            ORDER BY started_at DESC, rowid DESC LIMIT 1
+                            """),
+                    arguments: [
+                        record.userID, record.sessionID, record.backend, try Self.resetTime(of: record.userID, in: db),
+                        Self.millis(record.startedAt),
+                    ])
+            }
+            return past
         }
+    }
+
+    /// When the user last reset their conversations (0: never), in the store's milliseconds.
+    private static func resetTime(of userID: String, in db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT reset_at FROM conversation_resets WHERE user_id = ?"), arguments: [userID]) ?? 0
     }
 
     private static func insert(_ record: TurnRecord, in db: Database) throws {
@@ -156,9 +178,7 @@ public final class SQLiteTurnStore: TurnStore {
     }
 
     private static func pastExchanges(userID: String, sessionID: String, before: Date, limit: Int, in db: Database) throws -> [PastExchange] {
-        let resetAt =
-            try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT reset_at FROM conversation_resets WHERE user_id = ?"), arguments: [userID]) ?? 0
+        let resetAt = try resetTime(of: userID, in: db)
         return try Row.fetchAll(
             db.cachedStatement(
                 sql: """

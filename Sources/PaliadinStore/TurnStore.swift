@@ -11,10 +11,11 @@ public protocol TurnStore: Sendable {
     /// Writes a new turn row (status `running`).
     func insertTurn(_ record: TurnRecord) async throws
 
-    /// Writes a new turn row and returns, from the same transaction, the session's past
-    /// exchanges before it (at most `historyLimit`; none when it is 0): what a turn needs to
-    /// begin, in one trip to the database.
-    func openTurn(_ record: TurnRecord, historyLimit: Int) async throws -> [PastExchange]
+    /// Writes a new turn row and returns, from the same transaction, what the turn needs of
+    /// its session's past since the user's last reset: the exchanges before it (at most
+    /// `historyLimit`; none when it is 0) and, when `resumeConversation` is set, the latest
+    /// conversation id the same backend gave in this session. One trip to the database.
+    func openTurn(_ record: TurnRecord, historyLimit: Int, resumeConversation: Bool) async throws -> SessionPast
 
     /// Appends events to their turns' logs, in one transaction.
     func appendEvents(_ events: [TurnEvent]) async throws

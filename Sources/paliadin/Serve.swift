@@ -73,6 +73,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Characters of earlier exchanges sent along to a stateless backend. [env PALIADIN_HISTORY_BUDGET, default 12000]")
     var historyBudget: String?
 
+    @Option(help: "YAML file naming several backends (openai, anthropic) and the default one; replaces the backend flags. [env PALIADIN_BACKENDS_FILE]")
+    var backendsFile: String?
+
     @Option(help: "Comma-separated origins (https://app.example.com) whose pages may embed the chat through the widget. [env PALIADIN_EMBED_ORIGINS, default none]")
     var embedOrigins: String?
 
@@ -156,6 +159,13 @@ struct SettingSource {
         if let budget = value(flags.historyBudget, "PALIADIN_HISTORY_BUDGET") {
             guard let chars = Int(budget), chars >= 0 else { throw ValidationError("history budget must be a number of characters") }
             configuration.historyBudget = chars
+        }
+        if let path = value(flags.backendsFile, "PALIADIN_BACKENDS_FILE") {
+            do {
+                configuration.backendsFile = try BackendsFileLoader.load(path: path)
+            } catch let error as BackendsFileError {
+                throw ValidationError(error.description)
+            }
         }
         if let origins = value(flags.embedOrigins, "PALIADIN_EMBED_ORIGINS") {
             configuration.embedOrigins = try SettingValue.list(origins).map { text in

@@ -69,6 +69,36 @@ struct TurnStoreSuite {
         }
     }
 
+    @Test("a stateful backend resumes the session's latest conversation id: same user, session and backend, since the reset")
+    func conversationResume() async throws {
+        for (name, store) in try await Self.stores() {
+            let start = Date().addingTimeInterval(-100)
+            func closed(_ turn: TurnRecord, conversation: String?, status: TurnStatus = .completed) async throws {
+                try await store.insertTurn(turn)
+                _ = try await store.finishTurn(
+                    turn.id, outcome: TurnOutcome(status: status, response: "r", finishedAt: Date(), durationMS: 1, conversationID: conversation),
+                    lastEvent: TurnEvent(turnID: turn.id, seq: 1, kind: .end, data: "{}"))
+            }
+            func agentTurn(_ user: String = "u@x", session: String = "s", at offset: Double, backend: String = "agent") -> TurnRecord {
+                var turn = record(user, session: session, at: start.addingTimeInterval(offset))
+                turn.backend = backend
+                return turn
+            }
+            try await closed(agentTurn(at: 1), conversation: "c-old")
+            try await closed(agentTurn(at: 2), conversation: "c-new", status: .cancelled)
+            try await closed(agentTurn(at: 3), conversation: nil, status: .failed)
+            try await closed(agentTurn(session: "other", at: 4), conversation: "c-other-session")
+            try await closed(agentTurn("v@x", at: 5), conversation: "c-other-user")
+            try await closed(agentTurn(at: 6, backend: "openai"), conversation: "c-other-backend")
+            let next = try await store.openTurn(agentTurn(at: 10), historyLimit: 0, resumeConversation: true)
+            #expect(next.conversationID == "c-new", "\(name): the latest id, even of a stopped turn")
+            #expect(next.exchanges.isEmpty)
+            try await store.resetConversation(userID: "u@x", at: start.addingTimeInterval(20))
+            let afterReset = try await store.openTurn(agentTurn(at: 30), historyLimit: 0, resumeConversation: true)
+            #expect(afterReset.conversationID == nil, "\(name): reset forgets the conversation ids")
+        }
+    }
+
     @Test("history is one user's session, latest N, oldest first; past exchanges respect reset")
     func historyAndConversation() async throws {
         for (_, store) in try await Self.stores() {
@@ -93,10 +123,11 @@ struct TurnStoreSuite {
             #expect(afterReset.map(\.userMessage) == ["q3", "q4"])
             // Opening a turn writes its row and hands back the same conversation, bounded by the limit.
             let next = record(message: "q5")
-            let opened = try await store.openTurn(next, historyLimit: 1)
-            #expect(opened.map(\.userMessage) == ["q4"])
+            let opened = try await store.openTurn(next, historyLimit: 1, resumeConversation: false)
+            #expect(opened.exchanges.map(\.userMessage) == ["q4"])
+            #expect(opened.conversationID == nil)
             #expect(try await store.turn(next.id)?.status == .running)
-            #expect(try await store.openTurn(record(message: "q6"), historyLimit: 0).isEmpty)
+            #expect(try await store.openTurn(record(message: "q6"), historyLimit: 0, resumeConversation: false).exchanges.isEmpty)
             let recent = try await store.recentTurns(limit: 2)
             #expect(recent.count == 2)
             #expect(recent.first?.startedAt ?? .distantPast >= recent.last?.startedAt ?? .distantFuture)

@@ -24,6 +24,8 @@
   const MAX_DEST = 4096;        // longest link destination we look for
   const MAX_TITLE = 1024;       // longest link title we look for
   const MAX_AUTOLINK = 2048;    // longest <autolink>
+  const MAX_TABLE_COLS = 64;    // a wider "header" is not a table: it stays a paragraph
+  const MAX_TABLE_CELLS = 10000; // per table (header included); later rows become a paragraph
   const HEADING_TAG = [null, 'h3', 'h4', 'h5', 'h6', 'h6', 'h6'];
   const ALLOWED_ATTRS = new Set(['href', 'rel', 'target', 'class', 'start', 'title']);
   const ESCAPABLE = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
@@ -225,7 +227,7 @@
   function tableAt(lines, i) {
     if (i + 1 >= lines.length || lines[i].indexOf('|') === -1) return null;
     const aligns = delimRow(lines[i + 1]);
-    if (!aligns) return null;
+    if (!aligns || aligns.length > MAX_TABLE_COLS) return null;
     const head = splitRow(lines[i]);
     return head.length === aligns.length ? { head, aligns } : null;
   }
@@ -356,19 +358,27 @@
     return i;
   }
 
+  // Rows keep at most `width` cells (extra cells are dropped) and short rows are
+  // NOT padded: they stay ragged, so the element count is bounded by the input
+  // (padding made a wide header times many short lines quadratic). Once the
+  // table holds MAX_TABLE_CELLS cells, its remaining lines become one paragraph.
   function parseTable(lines, i, depth, out, t) {
     const width = t.head.length;
     const rows = [];
+    let cells = width, rest = null;
     for (i += 2; i < lines.length; i++) {
       const line = lines[i];
       const L = lead(line);
       if (L.p === line.length || interrupts(line, depth, L)) break;
-      const cells = splitRow(line);
-      while (cells.length < width) cells.push('');
-      cells.length = width;
-      rows.push(cells);
+      if (rest) { rest.push(line.trim()); continue; }
+      const row = splitRow(line);
+      if (row.length > width) row.length = width;
+      if (cells + row.length > MAX_TABLE_CELLS) { rest = [line.trim()]; continue; }
+      cells += row.length;
+      rows.push(row);
     }
     out.push({ t: 'table', aligns: t.aligns, head: t.head, rows });
+    if (rest) out.push({ t: 'p', text: rest.join('\n') });
     return i;
   }
 
@@ -547,16 +557,22 @@
     }
 
     // CommonMark "process emphasis" for delimiters above `bottom`.
+    // The per-kind lower bounds are source positions, not delimiter objects: a
+    // bound delimiter may later be dropped from the stack (found.next = closer),
+    // and a pointer to it would then never be met, so every later search would
+    // walk to the bottom again (quadratic on `*_~~a*_~~a…`). Delimiters sit on
+    // the stack in source order, so `pos > bound` stops at the same place.
     function processEmphasis(bottom) {
       let closer = delims === bottom ? null : delims;
       while (closer && closer.prev !== bottom) closer = closer.prev;
+      const bottomPos = bottom ? bottom.pos : -1;
       const openersBottom = Object.create(null);
       while (closer) {
         if (!closer.canClose) { closer = closer.next; continue; }
         const key = closer.ch + (closer.canOpen ? 'o' : 'c') + (closer.orig % 3);
-        const limit = key in openersBottom ? openersBottom[key] : bottom;
+        const limitPos = key in openersBottom ? openersBottom[key] : bottomPos;
         let opener = closer.prev, found = null;
-        while (opener && opener !== bottom && opener !== limit) {
+        while (opener && opener.pos > limitPos) {
           if (opener.ch === closer.ch && opener.canOpen && opener.count > 0) {
             const odd = (opener.canClose || closer.canOpen) &&
               (opener.orig + closer.orig) % 3 === 0 && !(opener.orig % 3 === 0 && closer.orig % 3 === 0);
@@ -579,7 +595,7 @@
           if (found.count === 0) removeDelim(found);
           if (closer.count === 0) { const next = closer.next; removeDelim(closer); closer = next; }
         } else {
-          openersBottom[key] = closer.prev;
+          openersBottom[key] = closer.prev ? closer.prev.pos : -1;
           const next = closer.next;
           if (!closer.canOpen) removeDelim(closer);
           closer = next;
@@ -640,7 +656,7 @@
         flush();
         const node = append({ t: 'text', v: src.slice(i, j) });
         if ((canOpen || canClose) && (c !== 126 || j - i === 2)) {
-          const d = { node, ch: c, count: j - i, orig: j - i, canOpen, canClose, prev: delims, next: null };
+          const d = { node, pos: i, ch: c, count: j - i, orig: j - i, canOpen, canClose, prev: delims, next: null };
           if (delims) delims.next = d;
           delims = d;
         }
