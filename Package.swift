@@ -136,6 +136,7 @@ let package = Package(
                 "PaliadinTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            exclude: ["FakeAgents"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -31,13 +31,48 @@ enum BackendFactory {
         let backend: any ChatBackend
         switch spec.type {
         case .openai:
-            backend = OpenAICompatibleBackend(baseURL: spec.url ?? "", model: spec.model, apiKey: apiKey, httpClient: httpClient)
+            guard let model = spec.model else { throw BackendsFileError("backend '\(spec.name)': an openai backend needs a model") }
+            backend = OpenAICompatibleBackend(baseURL: spec.url ?? "", model: model, apiKey: apiKey, httpClient: httpClient)
         case .anthropic:
             guard let apiKey else { throw BackendsFileError("backend '\(spec.name)': an anthropic backend needs api_key_env") }
+            guard let model = spec.model else { throw BackendsFileError("backend '\(spec.name)': an anthropic backend needs a model") }
             backend = AnthropicMessagesBackend(
-                baseURL: spec.url ?? "https://api.anthropic.com", model: spec.model, apiKey: apiKey,
+                baseURL: spec.url ?? "https://api.anthropic.com", model: model, apiKey: apiKey,
                 maxTokens: spec.maxTokens ?? 4096, httpClient: httpClient)
+        case .cli:
+            backend = CLIAgentBackend(command: try command(of: spec), name: spec.name, model: spec.model)
         }
         return NamedBackend(name: spec.name, inner: backend)
+    }
+
+    /// The command a `cli` backend runs, checked.
+    static func command(of spec: BackendSpec) throws -> CLIAgentCommand {
+        guard let argv = spec.command, let executable = argv.first, !executable.isEmpty else {
+            throw BackendsFileError("backend '\(spec.name)': a cli backend needs command: [program, arguments...]")
+        }
+        guard let format = CLIAgentCommand.Format(rawValue: spec.format ?? "text") else {
+            throw BackendsFileError("backend '\(spec.name)': format must be text or claude-stream-json, got '\(spec.format ?? "")'")
+        }
+        let prompt: CLIAgentCommand.PromptDelivery
+        switch spec.prompt ?? "stdin" {
+        case "stdin": prompt = .standardInput
+        case "argument": prompt = .finalArgument(endOfOptions: "--")
+        case let other: throw BackendsFileError("backend '\(spec.name)': prompt must be stdin or argument, got '\(other)'")
+        }
+        let ssh = spec.ssh.map {
+            CLIAgentCommand.SSH(
+                host: $0.host, user: $0.user, port: $0.port, identityFile: $0.identityFile, knownHostsFile: $0.knownHostsFile,
+                extraOptions: $0.options ?? [])
+        }
+        let command = CLIAgentCommand(
+            executable: executable, arguments: Array(argv.dropFirst()), format: format, prompt: prompt,
+            workingDirectory: spec.workingDirectory, environment: spec.environment ?? [:],
+            removedEnvironment: spec.removeEnvironment ?? [], ssh: ssh)
+        do {
+            try command.validate()
+        } catch {
+            throw BackendsFileError("backend '\(spec.name)': \(error.message)")
+        }
+        return command
     }
 }

@@ -23,6 +23,9 @@ public enum BackendsFileLoader {
             if let url = spec.url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 throw BackendsFileError("backend '\(spec.name)': url must start with http:// or https://, got '\(url)'")
             }
+            if spec.type != .cli, spec.model == nil {
+                throw BackendsFileError("backend '\(spec.name)': an \(spec.type.rawValue) backend needs a model")
+            }
             if spec.type == .openai, spec.url == nil { throw BackendsFileError("backend '\(spec.name)': an openai backend needs a url") }
             if let maxTokens = spec.maxTokens, maxTokens <= 0 { throw BackendsFileError("backend '\(spec.name)': max_tokens must be positive") }
         }

@@ -39,7 +39,8 @@ struct BackendsFileTests {
             ("backends: [{name: 'a b', type: openai, url: 'http://x', model: m}]", "letters, digits"),
             ("backends: [{name: a, type: openai, url: 'http://x', model: m}, {name: a, type: openai, url: 'http://y', model: m}]", "two backends"),
             ("default: z\nbackends: [{name: a, type: openai, url: 'http://x', model: m}]", "is not in the list"),
-            ("backends: [{name: a, type: openai, url: 'http://x'}]", "missing 'model'"),
+            ("backends: [{name: a, type: openai, url: 'http://x'}]", "needs a model"),
+            ("backends: [{type: openai, url: 'http://x', model: m}]", "missing 'name'"),
             ("backends: [{name: a, type: anthropic, model: m, max_tokens: 0}]", "max_tokens"),
             ("backends: {", "not valid YAML"),
         ]
@@ -50,6 +51,49 @@ struct BackendsFileTests {
                 return ""
             }()
             #expect(message.contains(expected), "\(text): \(message)")
+        }
+    }
+
+    @Test("a cli backend from the file runs its command per turn, the prompt on standard input")
+    func cliBackend() async throws {
+        let file = try BackendsFileLoader.parse(
+            """
+            backends:
+              - name: echo-agent
+                type: cli
+                format: text
+                command: [/bin/sh, -c, "printf 'agent heard: '; tail -n 1"]
+            """)
+        try await TestHarness.withLiveServer(configure: { $0.backendsFile = file }) { harness, client in
+            let started = try await client.request(.POST, "/api/paliadin/turn", token: harness.ownerToken, body: #"{"user_message":"ping"}"#)
+            let id = try #require(started.object["turn_id"] as? String)
+            _ = try await client.request(.GET, "/api/paliadin/stream/\(id)", token: harness.ownerToken)
+            let row = try #require(try await harness.store.recentTurns(limit: 1).first)
+            #expect(row.status == .completed, "\(row.errorMessage ?? "")")
+            #expect(row.backend == "echo-agent")
+            #expect(row.response.hasPrefix("agent heard: ") && row.response.contains("ping"), "\(row.response)")
+        }
+        let broken = try BackendsFileLoader.parse("backends: [{name: b, type: cli, command: []}]")
+        var configuration = AppConfiguration()
+        configuration.backendsFile = broken
+        await #expect(throws: BackendsFileError.self) { try await BackendCheck.run(configuration) }
+    }
+
+    @Test("backends check: what answers, what does not, and why")
+    func check() async throws {
+        try await MockOpenAIUpstream().run { baseURL in
+            var configuration = AppConfiguration()
+            configuration.backendsFile = BackendsFile(
+                default: "up",
+                backends: [
+                    BackendSpec(name: "up", type: .openai, url: baseURL, model: "m"),
+                    BackendSpec(name: "down", type: .openai, url: "http://127.0.0.1:9/v1", model: "m"),
+                ])
+            let results = try await BackendCheck.run(configuration, timeout: .seconds(10))
+            #expect(results.map(\.name) == ["up", "down"])
+            #expect(results[0].answered && results[0].isDefault && results[0].firstTextMS != nil)
+            #expect(results[0].detail == MockOpenAIUpstream.defaultAnswer)
+            #expect(!results[1].answered && results[1].detail.hasPrefix("backend_unavailable"), "\(results[1].detail)")
         }
     }
 
