@@ -46,6 +46,7 @@ func buildRouter(_ configuration: AppConfiguration, store: any TurnStore, superv
     let pages = PageController(assets: try AssetLibrary(), embedOrigins: configuration.embedOrigins)
     pages.addAssetRoutes(to: router)
     let gated = router.group()
+        .add(middleware: CrossSiteGuard())
         .add(middleware: PaliadinAuthenticator(store: store, devUser: configuration.devUser))
         .add(middleware: OwnerGate(owners: configuration.effectiveOwners))
     pages.addPageRoutes(to: gated)

@@ -17,10 +17,25 @@ struct PaliadinAuthenticator: AuthenticatorMiddleware {
             guard let user = try await store.tokenUser(hash: TokenHasher.hash(bearer.token)) else { return nil }
             return PaliadinUser(id: user)
         }
-        if let devUser, request.headers[.authorization] == nil, context.isLoopback, !Self.isForwarded(request) {
+        if let devUser, request.headers[.authorization] == nil, context.isLoopback, !Self.isForwarded(request),
+            Self.namesLoopback(request.head.authority)
+        {
             return PaliadinUser(id: devUser)
         }
         return nil
+    }
+
+    /// True when the request was addressed to this machine by a loopback name: a page on
+    /// another site that re-points its own host name at 127.0.0.1 (DNS rebinding) sends its
+    /// own name, and dev mode must not answer it.
+    static func namesLoopback(_ authority: String?) -> Bool {
+        guard var host = authority?.lowercased(), !host.isEmpty else { return false }
+        if host.hasPrefix("["), let end = host.firstIndex(of: "]") {
+            host = String(host[host.index(after: host.startIndex)..<end])
+        } else if let colon = host.lastIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// A request a reverse proxy passed on comes from loopback too, but not from this machine's

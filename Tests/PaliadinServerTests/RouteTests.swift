@@ -109,6 +109,33 @@ struct RouteTests {
                 let proxied = try await client.request(.GET, "/api/paliadin/history?session=x", headers: [header: "203.0.113.9"])
                 #expect(proxied.status == 401, "\(header)")
             }
+            // A page on another site that points its own name at 127.0.0.1 (DNS rebinding) is not let in.
+            let rebound = try await client.request(.GET, "/api/paliadin/history?session=x", headers: ["Host": "rebind.evil.example"])
+            #expect(rebound.status == 401)
+            let named = try await client.request(.GET, "/api/paliadin/history?session=x", headers: ["Host": "localhost:8080"])
+            #expect(named.status == 200)
+        }
+    }
+
+    @Test("a browser request from another site cannot start, cancel or reset anything; reading stays as it was")
+    func crossSite() async throws {
+        try await TestHarness.withLiveServer(configure: { $0.devUser = "dev@localhost" }) { harness, client in
+            let body = #"{"user_message":"hi"}"#
+            for headers in [["Origin": "https://evil.example"], ["Sec-Fetch-Site": "cross-site"], ["Origin": "null"]] {
+                let refused = try await client.request(.POST, "/api/paliadin/turn", body: body, headers: headers)
+                #expect(refused.status == 403, "\(headers)")
+                #expect(refused.object["error"] as? String == "cross-site request refused")
+                let reset = try await client.request(.POST, "/api/paliadin/reset", body: "{}", headers: headers)
+                #expect(reset.status == 403, "\(headers)")
+            }
+            #expect(try await harness.store.recentTurns(limit: 5).isEmpty, "nothing was written")
+            let own = try await client.request(
+                .POST, "/api/paliadin/turn", body: body, headers: ["Origin": client.base, "Sec-Fetch-Site": "same-origin"])
+            #expect(own.status == 200, "the chat page's own requests pass")
+            let plain = try await client.request(.POST, "/api/paliadin/turn", body: body)
+            #expect(plain.status == 200, "clients that are not browsers send no Origin")
+            let read = try await client.request(.GET, "/api/paliadin/history?session=x", headers: ["Sec-Fetch-Site": "cross-site"])
+            #expect(read.status == 200)
         }
     }
 

@@ -1,0 +1,28 @@
+import HTTPTypes
+import Hummingbird
+
+/// Refuses requests that change something when a browser says they come from another site:
+/// a page elsewhere must not start, cancel or reset turns with the user's credentials
+/// (a form or `fetch` with `text/plain` needs no CORS preflight). Browsers send `Origin` on
+/// every such request and `Sec-Fetch-Site` on all of them; other clients send neither.
+struct CrossSiteGuard: RouterMiddleware {
+    typealias Context = PaliadinRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.method != .get, request.method != .head, Self.isCrossSite(request) {
+            throw APIError(.forbidden, "cross-site request refused")
+        }
+        return try await next(request, context)
+    }
+
+    static func isCrossSite(_ request: Request) -> Bool {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site == "cross-site" || site == "same-site" {
+            return true
+        }
+        guard let origin = request.headers[HTTPField.Name("Origin")!] else { return false }
+        // "null" comes from sandboxed frames and file pages: never this server's own pages.
+        guard origin != "null", let authority = request.head.authority else { return true }
+        let host = origin.split(separator: "://", maxSplits: 1).last.map(String.init) ?? ""
+        return host.lowercased() != authority.lowercased()
+    }
+}
