@@ -65,11 +65,18 @@ public struct AnthropicMessagesBackend: ChatBackend {
         var state = StreamState()
         do {
             for try await buffer in response.body {
-                try await relay(try buffer.withUnsafeReadableBytes({ try parser.feed(buffer: $0) }), events: events, state: &state)
+                let items = try buffer.withUnsafeReadableBytes { try parser.feed(buffer: $0) }
+                try await ArrivedEvents.relay(items, events: events) { item, arrived in
+                    try interpret(item, state: &state, into: &arrived)
+                    return state.sawMessageStop
+                }
                 if state.sawMessageStop { break }
             }
             if !state.sawMessageStop {
-                try await relay(parser.finish(), events: events, state: &state)
+                try await ArrivedEvents.relay(parser.finish(), events: events) { item, arrived in
+                    try interpret(item, state: &state, into: &arrived)
+                    return state.sawMessageStop
+                }
             }
         } catch let failure as BackendFailure {
             throw failure
@@ -123,60 +130,6 @@ public struct AnthropicMessagesBackend: ChatBackend {
         var tokensIn: Int?
         var stopReason: String?
         var sawMessageStop = false
-    }
-
-    /// Passes on what one read from the socket held. The first content of the read goes on as
-    /// soon as it is decoded; the content after it goes on joined into one chunk. What came
-    /// before a failure (an `error` event, a broken event) is passed on before the failure.
-    private func relay(
-        _ items: [ServerSentEventParser.Item], events: @Sendable (BackendEvent) async -> Void, state: inout StreamState
-    ) async throws {
-        var arrived = ArrivedEvents()
-        var sentFirstContent = false
-        do {
-            for item in items {
-                try interpret(item, state: &state, into: &arrived)
-                if state.sawMessageStop { break }
-                if !sentFirstContent, arrived.holdsContent {
-                    sentFirstContent = true
-                    for event in arrived.takeAll() { await events(event) }
-                }
-            }
-        } catch {
-            for event in arrived.events { await events(event) }
-            throw error
-        }
-        for event in arrived.events { await events(event) }
-    }
-
-    /// Events found in one read, in order, with adjacent content joined and adjacent heartbeats made one.
-    struct ArrivedEvents {
-        private(set) var events: [BackendEvent] = []
-
-        mutating func append(_ event: BackendEvent) {
-            switch (event, events.last) {
-            case (.heartbeat, .heartbeat?):
-                return
-            case (.chunk(let text), .chunk(var joined)?):
-                // Taken out of the array first, so the text is appended in place.
-                events.removeLast()
-                joined += text
-                events.append(.chunk(joined))
-            default:
-                events.append(event)
-            }
-        }
-
-        /// True once any content has arrived.
-        var holdsContent: Bool {
-            events.contains { if case .chunk = $0 { true } else { false } }
-        }
-
-        /// Hands over the events gathered so far and starts afresh.
-        mutating func takeAll() -> [BackendEvent] {
-            defer { events.removeAll(keepingCapacity: true) }
-            return events
-        }
     }
 
     /// Turns one parsed item into backend events.

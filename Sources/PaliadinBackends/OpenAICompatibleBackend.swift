@@ -44,11 +44,18 @@ public struct OpenAICompatibleBackend: ChatBackend {
         var state = StreamState()
         do {
             for try await buffer in response.body {
-                try await relay(try buffer.withUnsafeReadableBytes({ try parser.feed(buffer: $0) }), events: events, state: &state)
+                let items = try buffer.withUnsafeReadableBytes { try parser.feed(buffer: $0) }
+                try await ArrivedEvents.relay(items, events: events) { item, arrived in
+                    try interpret(item, state: &state, into: &arrived)
+                    return state.sawDone
+                }
                 if state.sawDone { break }
             }
             if !state.sawDone {
-                try await relay(parser.finish(), events: events, state: &state)
+                try await ArrivedEvents.relay(parser.finish(), events: events) { item, arrived in
+                    try interpret(item, state: &state, into: &arrived)
+                    return state.sawDone
+                }
             }
         } catch let failure as BackendFailure {
             throw failure
@@ -106,60 +113,6 @@ public struct OpenAICompatibleBackend: ChatBackend {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConnections)
         configuration.connectionPool.idleTimeout = .nanoseconds(Int64(max(idleTimeout, .milliseconds(1)) / .nanoseconds(1)))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }
-
-    /// Passes on what one read from the socket held. The first content of the read goes on as
-    /// soon as it is decoded, so readers are not kept waiting while the rest of a large read is
-    /// decoded; the content after it goes on joined into one chunk: a burst of tokens costs two
-    /// events downstream, not one per token, and the text is the same. What came before a bad
-    /// item is passed on before the failure.
-    private func relay(
-        _ items: [ServerSentEventParser.Item], events: @Sendable (BackendEvent) async -> Void, state: inout StreamState
-    ) async throws {
-        var arrived = ArrivedEvents()
-        var sentFirstContent = false
-        do {
-            for item in items {
-                try interpret(item, state: &state, into: &arrived)
-                if state.sawDone { break }
-                if !sentFirstContent, arrived.holdsContent {
-                    sentFirstContent = true
-                    for event in arrived.takeAll() { await events(event) }
-                }
-            }
-        } catch {
-            for event in arrived.events { await events(event) }
-            throw error
-        }
-        for event in arrived.events { await events(event) }
-    }
-
-    /// Events found in one read, in order, with adjacent content joined.
-    struct ArrivedEvents {
-        private(set) var events: [BackendEvent] = []
-
-        mutating func append(_ event: BackendEvent) {
-            guard case .chunk(let text) = event, case .chunk(var joined)? = events.last else {
-                events.append(event)
-                return
-            }
-            // Taken out of the array first, so the text is appended in place (a read can hold
-            // thousands of tiny chunks).
-            events.removeLast()
-            joined += text
-            events.append(.chunk(joined))
-        }
-
-        /// True once any content has arrived.
-        var holdsContent: Bool {
-            events.contains { if case .chunk = $0 { true } else { false } }
-        }
-
-        /// Hands over the events gathered so far and starts afresh.
-        mutating func takeAll() -> [BackendEvent] {
-            defer { events.removeAll(keepingCapacity: true) }
-            return events
-        }
     }
 
     /// Turns one parsed item into backend events.
