@@ -398,6 +398,17 @@ def widget():
     wait_until("the second answer", lambda: idle() and answer_text() == "Hello from the mock.")
     context = json.loads(stored_row(second)["context_json"])
     assert context["data"] == {"cart": 3, "plan": "pro"}, context
+
+    # A single-page app moves on without reloading: the next turn carries the new path and title.
+    driver.switch_to.default_content()
+    driver.execute_script("history.pushState({}, '', '/orders/77'); document.title = 'Order 77 - Example Shop'")
+    driver.switch_to.frame(frame)
+    third = ask("and now?")
+    wait_until("the third answer", lambda: idle() and answer_text() == "Hello from the mock.")
+    row = stored_row(third)
+    context = json.loads(row["context_json"])
+    assert row["page_origin"] == host_origin + "/orders/77", row["page_origin"]
+    assert (context["path"], context["title"]) == ("/orders/77", "Order 77 - Example Shop"), context
     driver.switch_to.default_content()
 
 

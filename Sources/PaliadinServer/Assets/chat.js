@@ -344,6 +344,7 @@
     active.add(turn);
     updateBusy();
     setMeta(turn, 'Sending…');
+    await refreshContext();
     let res;
     try {
       res = await api('/api/paliadin/turn', {
@@ -464,10 +465,23 @@
       const context = acceptContext(e.data.context);
       pageContext = context ? { ...context, origin: e.origin } : null;
       document.body.dataset.contextReceived = 'true'; // for tests
+      for (const resolve of contextWaiters.splice(0)) resolve();
     });
     window.parent.postMessage({ type: 'paliadin:ready' }, hostOrigin);
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') window.parent.postMessage({ type: 'paliadin:close' }, hostOrigin);
+    });
+  }
+
+  // Asks the host page for its context as of now and waits for it briefly (a host page that
+  // does not answer leaves the last context in place).
+  const contextWaiters = [];
+  function refreshContext() {
+    if (!embedded || !hostOrigin) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 400);
+      contextWaiters.push(() => { clearTimeout(timer); resolve(); });
+      window.parent.postMessage({ type: 'paliadin:context-request' }, hostOrigin);
     });
   }
 

@@ -206,7 +206,8 @@
     // when Escape is pressed inside it. Only messages from our own iframe count.
     window.addEventListener('message', (e) => {
       if (!iframe || e.source !== iframe.contentWindow || e.origin !== base.origin || !e.data) return;
-      if (e.data.type === 'paliadin:ready') sendContext();
+      // On start, and before each turn (single-page apps change path and title as they go).
+      if (e.data.type === 'paliadin:ready' || e.data.type === 'paliadin:context-request') sendContext();
       if (e.data.type === 'paliadin:close') hide();
     });
 
