@@ -412,6 +412,23 @@ def widget():
     driver.switch_to.default_content()
 
 
+@scenario("widget-origin-not-allowed")
+def widget_not_allowed():
+    # The same page served from an origin Paliadin was not told about (another port).
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HostPage)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        driver.switch_to.default_content()
+        driver.get(f"http://127.0.0.1:{other.server_address[1]}/host.html")
+        wait_until("the widget", lambda: driver.execute_script("return !!document.querySelector('#paliadin-widget')"))
+        driver.execute_script("document.querySelector('#paliadin-widget').shadowRoot.querySelector('.launcher').click()")
+        notice = "return document.querySelector('#paliadin-widget').shadowRoot.querySelector('.notice')?.textContent"
+        wait_until("the notice that the assistant is not available here", lambda: driver.execute_script(notice), 15)
+        assert "not available" in driver.execute_script(notice)
+    finally:
+        other.shutdown()
+
+
 @scenario("dashboard")
 def dashboard():
     driver.switch_to.default_content()
@@ -460,7 +477,8 @@ try:
             run_scenario()
     # The cut connections of the network-loss scenarios show as network errors: expected.
     severe = [entry for entry in driver.get_log("browser")
-              if entry["level"] == "SEVERE" and not entry["message"].startswith(proxied)]
+              if entry["level"] == "SEVERE" and not entry["message"].startswith(proxied)
+              and "frame-ancestors" not in entry["message"]]  # the refused frame of widget-origin-not-allowed
     assert not severe, severe
     print("[ui] all browser scenarios passed")
 finally:

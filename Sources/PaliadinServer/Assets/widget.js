@@ -96,6 +96,7 @@
       padding: 6px 8px 6px 14px; border-bottom: 1px solid #d5d9e0;
       font: 600 14px/1.2 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
     }
+    .notice { margin: 16px; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
     .close { border: 0; background: transparent; color: inherit; font-size: 22px; width: 40px; height: 40px; border-radius: 8px; }
     iframe { flex: 1; width: 100%; border: 0; background: transparent; }
     @media (max-width: 480px) {
@@ -169,6 +170,22 @@
     drawer.append(head);
 
     let iframe = null; // created on first open so pages don't pay for it up front
+    let chatStarted = false;
+
+    // A chat that never says it started was most likely refused by Paliadin's
+    // frame-ancestors policy: say so in the drawer rather than show an empty frame.
+    function watchStart() {
+      setTimeout(() => {
+        if (chatStarted || !iframe) return;
+        console.warn(`[paliadin] the chat did not start in the drawer: is ${location.origin} in Paliadin's PALIADIN_EMBED_ORIGINS?`);
+        const notice = document.createElement('p');
+        notice.className = 'notice';
+        notice.setAttribute('role', 'alert');
+        notice.textContent = 'The assistant is not available on this site right now.';
+        iframe.hidden = true;
+        drawer.append(notice);
+      }, 8000);
+    }
 
     function sendContext() {
       if (!iframe || !iframe.contentWindow) return;
@@ -182,6 +199,7 @@
         iframe.src = chatUrl;
         iframe.setAttribute('allow', 'clipboard-write');
         drawer.append(iframe);
+        watchStart();
       } else {
         sendContext(); // path or title may have changed since
       }
@@ -207,6 +225,7 @@
     window.addEventListener('message', (e) => {
       if (!iframe || e.source !== iframe.contentWindow || e.origin !== base.origin || !e.data) return;
       // On start, and before each turn (single-page apps change path and title as they go).
+      if (e.data.type === 'paliadin:ready') chatStarted = true;
       if (e.data.type === 'paliadin:ready' || e.data.type === 'paliadin:context-request') sendContext();
       if (e.data.type === 'paliadin:close') hide();
     });
