@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: every test. Swift Testing suites (unit, store, routes, live SSE against an
-# in-process mock upstream), the web UI in headless Chromium against the mock upstream, then
+# in-process mock upstream), the web UI in headless Chromium against the mock upstream, the CLI
+# agent backend over a real local sshd, then
 # an end-to-end turn and the chat page against the real local model.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,6 +18,9 @@ swift test
 
 echo "[test] the web UI in headless Chromium (screenshots: .run/browser/)"
 bash scripts/browser-tests.sh
+
+echo "[test] the CLI agent backend over a real sshd on 127.0.0.1"
+bash scripts/sshd-test.sh
 
 echo "[test] waiting for the local model server install (log: .run/llama-install.log)"
 if ! wait "$llama_install"; then

@@ -370,11 +370,13 @@ public struct CLIAgentBackend: ChatBackend {
         return BackendFailure(code: code, message: "could not start the agent \(invocation.executable): \(error)", retryable: true)
     }
 
-    /// `": <the end of standard error>"`, or nothing when it is empty.
+    /// `": <the end of standard error>"`, or nothing when it is empty. Line ends become `\n`
+    /// (the OpenSSH client ends every line it writes on standard error with `\r\n`).
     static func detail(_ stderrTail: [UInt8]) -> String {
         // Start at a character boundary: skip UTF-8 continuation bytes cut by the tail.
         let start = stderrTail.firstIndex { $0 & 0xC0 != 0x80 } ?? stderrTail.endIndex
-        let text = String(decoding: stderrTail[start...], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: stderrTail[start...], as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? "" : ": " + text
     }
 }
