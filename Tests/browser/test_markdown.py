@@ -120,7 +120,7 @@ def main():
         say(f"ok  speed: {len(figures)} inputs, each < 200 ms (worst: {worst[0]}, {worst[2]} ms)")
         for name, size, ms in figures:
             say(f"      {ms:8.2f} ms  {size:>7} chars  {name}")
-        steepest = max(scaling, key=lambda r: r[5])
+        steepest = max(scaling, key=lambda r: r[5] if r[5] is not None else float("inf"))
         say(f"ok  scaling: {len(scaling)} generators, time at ~4n / time at n <= 1.5 x size ratio "
             f"(steepest: {steepest[0]}, x{steepest[5]})")
         for name, n1, t1, n4, t4, ratio in scaling:
