@@ -61,31 +61,10 @@ public struct AnthropicMessagesBackend: ChatBackend {
         guard response.status == .ok else {
             throw await Self.failure(for: response)
         }
-        var parser = ServerSentEventParser(maxLineLength: maxLineLength)
         var state = StreamState()
-        do {
-            for try await buffer in response.body {
-                let items = try buffer.withUnsafeReadableBytes { try parser.feed(buffer: $0) }
-                try await ArrivedEvents.relay(items, events: events) { item, arrived in
-                    try interpret(item, state: &state, into: &arrived)
-                    return state.sawMessageStop
-                }
-                if state.sawMessageStop { break }
-            }
-            if !state.sawMessageStop {
-                try await ArrivedEvents.relay(parser.finish(), events: events) { item, arrived in
-                    try interpret(item, state: &state, into: &arrived)
-                    return state.sawMessageStop
-                }
-            }
-        } catch let failure as BackendFailure {
-            throw failure
-        } catch let error as ServerSentEventParser.LineTooLong {
-            throw BackendFailure(
-                code: TurnErrorCode.upstreamError, message: "the backend sent a line longer than \(error.limit) bytes", retryable: false)
-        } catch {
-            try Task.checkCancellation()
-            throw BackendFailure(code: TurnErrorCode.upstreamError, message: "the backend's stream broke: \(error)", retryable: true)
+        try await ArrivedEvents.relayStream(response.body, maxLineLength: maxLineLength, events: events) { item, arrived in
+            try interpret(item, state: &state, into: &arrived)
+            return state.sawMessageStop
         }
         guard state.sawMessageStop else {
             try Task.checkCancellation()

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import PaliadinCore
 
 /// The backend events found in one read from a streaming backend, in order: adjacent content
@@ -56,5 +57,37 @@ struct ArrivedEvents {
             throw error
         }
         for event in arrived.events { await events(event) }
+    }
+
+    /// Reads a streaming response body as Server-Sent Events to its end and relays each read
+    /// (see `relay`), until `interpret` says the stream is complete. A line over the
+    /// limit, or a body that breaks, becomes `upstream_error` (nothing that arrived before is
+    /// lost); cancellation stays cancellation.
+    static func relayStream(
+        _ body: HTTPClientResponse.Body, maxLineLength: Int, events: @Sendable (BackendEvent) async -> Void,
+        interpret: (ServerSentEventParser.Item, inout ArrivedEvents) throws -> Bool
+    ) async throws {
+        var parser = ServerSentEventParser(maxLineLength: maxLineLength)
+        var complete = false
+        let step: (ServerSentEventParser.Item, inout ArrivedEvents) throws -> Bool = { item, arrived in
+            complete = try interpret(item, &arrived)
+            return complete
+        }
+        do {
+            for try await buffer in body {
+                let items = try buffer.withUnsafeReadableBytes { try parser.feed(buffer: $0) }
+                try await relay(items, events: events, interpret: step)
+                if complete { return }
+            }
+            try await relay(parser.finish(), events: events, interpret: step)
+        } catch let failure as BackendFailure {
+            throw failure
+        } catch let error as ServerSentEventParser.LineTooLong {
+            throw BackendFailure(
+                code: TurnErrorCode.upstreamError, message: "the backend sent a line longer than \(error.limit) bytes", retryable: false)
+        } catch {
+            try Task.checkCancellation()
+            throw BackendFailure(code: TurnErrorCode.upstreamError, message: "the backend's stream broke: \(error)", retryable: true)
+        }
     }
 }
