@@ -29,6 +29,7 @@ final class BenchContext: Sendable {
 
     /// Paliadin's resident memory (KiB), 0 without Paliadin.
     var paliadinRSSKiB: Int { gateway?.rssKiB ?? 0 }
+    var paliadinAnonymousRSSKiB: Int { gateway?.anonymousRSSKiB ?? 0 }
 
     /// Paliadin's CPU seconds so far, 0 without Paliadin.
     var paliadinCPUSeconds: Double { gateway?.cpuSeconds ?? 0 }

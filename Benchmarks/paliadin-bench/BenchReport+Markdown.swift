@@ -124,8 +124,14 @@ extension BenchReport {
             "| peak under the streams load | \(mib(m.peakKiB)) |",
             "| per open stream ((peak at \(m.peakStreams) streams − idle) / streams) | \(f(m.perStreamKiB, 1)) KiB |",
             "| after load (\(f(m.afterLoadSeconds, 0)) s after the streams ended) | \(mib(m.afterLoadKiB)) |",
-            "",
         ]
+        if let idleAnon = m.idleBeforeLoadAnonKiB, let afterAnon = m.afterLoadAnonKiB {
+            lines += [
+                "| of which anonymous (RssAnon: heap, stacks; the rest is mapped code), idle before the load | \(mib(idleAnon)) |",
+                "| of which anonymous, after load | \(mib(afterAnon)) |",
+            ]
+        }
+        lines.append("")
         return lines.joined(separator: "\n")
     }
 

@@ -29,6 +29,7 @@ final class GatewayProcess: Sendable {
 
     var pid: Int32 { process.processIdentifier }
     var rssKiB: Int { ProcessStats.rssKiB(pid: pid) }
+    var anonymousRSSKiB: Int { ProcessStats.anonymousRSSKiB(pid: pid) }
     var cpuSeconds: Double { ProcessStats.cpuSeconds(pid: pid) }
 
     /// Waits until `GET /paliadin/widget.js` answers 200.

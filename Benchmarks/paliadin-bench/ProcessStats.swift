@@ -4,8 +4,19 @@ import Foundation
 enum ProcessStats {
     /// `VmRSS` of `/proc/PID/status` in KiB (`pid` nil: this process); 0 when unreadable.
     static func rssKiB(pid: Int32? = nil) -> Int {
+        statusKiB("VmRSS", pid: pid)
+    }
+
+    /// `RssAnon`: the resident memory that is not mapped from files (heap, stacks) — what the
+    /// process itself uses, without the pages of its code and libraries.
+    static func anonymousRSSKiB(pid: Int32? = nil) -> Int {
+        statusKiB("RssAnon", pid: pid)
+    }
+
+    /// A `KiB` field of `/proc/PID/status`; 0 when unreadable.
+    static func statusKiB(_ field: String, pid: Int32?) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") })
         else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }

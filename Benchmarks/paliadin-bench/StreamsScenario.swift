@@ -40,6 +40,9 @@ enum StreamsScenario {
         var perStreamKiB: Double
         var afterLoadKiB: Int
         var afterLoadSeconds: Double
+        /// The same, anonymous memory only (`RssAnon`: heap and stacks, not mapped code).
+        var idleBeforeLoadAnonKiB: Int?
+        var afterLoadAnonKiB: Int?
     }
 
     struct Result: Codable, Sendable {
@@ -72,6 +75,7 @@ enum StreamsScenario {
         }
         try await Task.sleep(for: .seconds(1))
         let idle = context.paliadinRSSKiB
+        let idleAnon = context.paliadinAnonymousRSSKiB
         var results: [Level] = []
         for level in levels.sorted() {
             context.log("streams: \(level) through Paliadin")
@@ -83,12 +87,14 @@ enum StreamsScenario {
         }
         try await Task.sleep(for: .seconds(afterSeconds))
         let after = context.paliadinRSSKiB
+        let afterAnon = context.paliadinAnonymousRSSKiB
         let top = results.last(where: \.passed) ?? results.last
         return Result(
             directCeiling: ceiling, levels: results, highestPassed: results.filter(\.passed).map(\.streams).max() ?? 0,
             memory: Memory(
                 idleBeforeLoadKiB: idle, peakKiB: results.map(\.rssPeakKiB).max() ?? 0, peakStreams: top?.streams ?? 0,
-                perStreamKiB: top?.rssPerStreamKiB ?? 0, afterLoadKiB: after, afterLoadSeconds: afterSeconds))
+                perStreamKiB: top?.rssPerStreamKiB ?? 0, afterLoadKiB: after, afterLoadSeconds: afterSeconds,
+                idleBeforeLoadAnonKiB: idleAnon, afterLoadAnonKiB: afterAnon))
     }
 
     /// One level: `streams` workers for `seconds`, started `rampPerTick` per 100 ms.
