@@ -79,27 +79,8 @@ public final class MockOpenAIUpstream: Sendable {
     public func run<T: Sendable>(port requestedPort: Int = 0, _ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router()
         router.post("v1/chat/completions") { request, context in try await self.complete(request, context: context) }
-        let (portStream, portInput) = AsyncStream.makeStream(of: Int.self)
-        // The mock is stopped by cancellation, which the server logs as an error: keep it quiet.
-        var logger = Logger(label: "mock-upstream")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: requestedPort), serverName: "mock-upstream"),
-            onServerRunning: { channel in
-                portInput.yield(channel.localAddress?.port ?? 0)
-                portInput.finish()
-            },
-            logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.run()
-                return nil
-            }
-            var port = 0
-            for await value in portStream { port = value }
-            let result = try await body("http://127.0.0.1:\(port)/v1")
-            group.cancelAll()
-            return result
+        return try await LoopbackServer.run(router, name: "mock-upstream", port: requestedPort) { port in
+            try await body("http://127.0.0.1:\(port)/v1")
         }
     }
 
