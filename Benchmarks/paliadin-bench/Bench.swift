@@ -65,6 +65,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Write the Markdown report here (it is printed too).")
     var markdown: String?
 
+    @Option(help: "Run Paliadin on this PostgreSQL database (postgres:// URL; an empty one) instead of a fresh SQLite file.")
+    var postgres: String?
+
     @Flag(help: "Measure only the SQLite store's operations.")
     var storeOnly = false
 
@@ -73,6 +76,7 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         var report = BenchReport(quick: quick, clientThreads: clientThreads, mockThreads: mockThreads)
+        report.database = postgres == nil ? "SQLite" : "PostgreSQL"
         if mockOnly {
             let mock = try await MockUpstream(threads: mockThreads)
             FileHandle.standardOutput.write(Data("mock upstream: \(mock.baseURL)/chat/completions\n".utf8))
@@ -104,7 +108,7 @@ struct Bench: AsyncParsableCommand {
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
         let context: BenchContext
         do {
-            let gateway = ceilingOnly ? nil : try GatewayProcess(binary: paliadin, backendURL: mock.baseURL)
+            let gateway = ceilingOnly ? nil : try GatewayProcess(binary: paliadin, backendURL: mock.baseURL, postgresURL: postgres)
             context = BenchContext(mock: mock, gateway: gateway, clientGroup: clientGroup, quick: quick)
         } catch {
             await shutdown(mock: mock, clientGroup: clientGroup)
@@ -119,7 +123,7 @@ struct Bench: AsyncParsableCommand {
         }
         context.gateway?.stop()
         await shutdown(mock: mock, clientGroup: clientGroup)
-        if chosen.contains(.ttft), !ceilingOnly {
+        if chosen.contains(.ttft), !ceilingOnly, postgres == nil {
             // Part of every full run: the SQLite store alone.
             report.store = try await StoreBench.run(iterations: quick ? 100 : 500)
         }

@@ -12,6 +12,8 @@ struct BenchReport: Codable, Sendable {
     }
 
     var scenarios: [String] = []
+    /// The database Paliadin ran on.
+    var database = "SQLite"
     var quick = false
     var clientThreads = 1
     var mockThreads = 1

@@ -1,17 +1,25 @@
 import Foundation
 import NIOCore
 
-/// A `paliadin serve` child process on a free loopback port: dev mode, SQLite with every
-/// event persisted, logging at `error`.
+/// A `paliadin serve` child process on a free loopback port: dev mode, every event persisted
+/// (a fresh SQLite file, or the PostgreSQL database given), logging at `error`.
 final class GatewayProcess: Sendable {
     let port: Int
     let database: String
+    /// The SQLite file's folder, removed at the end (nil with PostgreSQL).
+    private let temporaryFolder: String?
     private let process: Process
 
-    init(binary: String, backendURL: String) throws {
+    init(binary: String, backendURL: String, postgresURL: String? = nil) throws {
         port = try Self.freePort()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-bench-\(UUID().uuidString)")
-        database = folder.appendingPathComponent("db.sqlite").path
+        if let postgresURL {
+            database = postgresURL
+            temporaryFolder = nil
+        } else {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paliadin-bench-\(UUID().uuidString)")
+            database = folder.appendingPathComponent("db.sqlite").path
+            temporaryFolder = folder.path
+        }
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve"]
@@ -52,7 +60,7 @@ final class GatewayProcess: Sendable {
             process.terminate()
             process.waitUntilExit()
         }
-        try? FileManager.default.removeItem(atPath: (database as NSString).deletingLastPathComponent)
+        if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) }
     }
 
     /// A port the kernel just handed out and released.

@@ -35,6 +35,8 @@ public struct TurnRecord: Sendable, Equatable {
     public var readerResumes: Int
     /// True when the answer came in as a stream of deltas.
     public var streamed: Bool
+    /// The Paliadin instance that runs (ran) the turn, when instances share a database.
+    public var instanceID: String?
 
     public init(
         id: TurnID, userID: String, sessionID: String, pageOrigin: String?, contextJSON: String?,

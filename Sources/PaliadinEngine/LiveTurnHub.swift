@@ -84,6 +84,9 @@ public final class LiveTurnHub: Sendable {
     /// How many turns run here now.
     public var count: Int { state.withLock { $0.entries.count } }
 
+    /// The turns running here.
+    var runningTurnIDs: [TurnID] { state.withLock { Array($0.entries.keys) } }
+
     /// Every running turn's stop signal.
     var controls: [TurnControl] { state.withLock { $0.entries.values.map(\.control) } }
 

@@ -19,6 +19,7 @@ public struct TurnReader: Sendable {
     /// The sequence number of the last event handed out.
     public private(set) var cursor: Int
     private let hub: LiveTurnHub
+    private let signals: RemoteTurnSignals
     private let store: any TurnStore
     private let pollInterval: Duration
     private let pingInterval: Duration
@@ -26,10 +27,14 @@ public struct TurnReader: Sendable {
     private var finished = false
     private static let pageSize = 256
 
-    init(turnID: TurnID, after seq: Int, hub: LiveTurnHub, store: any TurnStore, pollInterval: Duration, pingInterval: Duration, clock: EngineClock) {
+    init(
+        turnID: TurnID, after seq: Int, hub: LiveTurnHub, signals: RemoteTurnSignals, store: any TurnStore, pollInterval: Duration,
+        pingInterval: Duration, clock: EngineClock
+    ) {
         self.turnID = turnID
         self.cursor = max(seq, 0)
         self.hub = hub
+        self.signals = signals
         self.store = store
         self.pollInterval = pollInterval
         self.pingInterval = pingInterval
@@ -52,17 +57,26 @@ public struct TurnReader: Sendable {
                 if await log.wait(after: cursor) == .tick { return .ping }
                 continue
             }
+            // Watch before reading, so a signal that comes while the store is read still wakes the wait below.
+            let ticket = signals.watch(turnID)
+            defer { signals.release(turnID) }
             let events = try await store.events(of: turnID, after: cursor, limit: Self.pageSize)
             if let item = take(events) { return item }
             // Nothing new in the store and the turn does not run here: it has ended (and
-            // its last event is behind the cursor), or it runs in another process.
+            // its last event is behind the cursor), or it runs in another instance, whose
+            // writes the shared store signals (the poll interval is the fallback).
             guard let row = try await store.turn(turnID), !row.status.isFinal else {
+                // The turn closed after the events were read: its last event was written with
+                // the row, so one more read finds whatever came in between.
+                if let item = take(try await store.events(of: turnID, after: cursor, limit: Self.pageSize)) { return item }
                 finished = true
                 return nil
             }
             if hub.entry(for: turnID) != nil { continue }
-            try await clock.sleep(for: pollInterval)
-            idle += pollInterval
+            let waitStart = clock.now
+            await signals.wait(ticket, timeout: min(pollInterval, pingInterval - idle), clock: clock)
+            try Task.checkCancellation()
+            idle += clock.now - waitStart
             if idle >= pingInterval {
                 idle = .zero
                 return .ping

@@ -185,8 +185,10 @@ struct TurnRunner: Sendable {
         }
         guard var last = entry.log.seal(failure == nil ? .end : .error, data: lastData) else { return true }
         var saved = false
-        for pause in [Duration.zero, .milliseconds(100), .milliseconds(500)] {
-            if pause > .zero { try? await Task.sleep(for: pause) }
+        // A database that restarts (or fails over) is back within seconds: keep trying for
+        // about 20 s, so the row does not stay `running` with nobody to close it.
+        for pause in Self.closeRetryPauses {
+            if pause > .zero { try? await clock.sleep(for: pause) }
             do {
                 saved = try await store.finishTurn(record.id, outcome: outcome, lastEvent: last)
                 if !saved {
@@ -212,6 +214,9 @@ struct TurnRunner: Sendable {
             ])
         return saved
     }
+
+    /// Pauses before each attempt to write the turn's end.
+    static let closeRetryPauses: [Duration] = [.zero, .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(4), .seconds(8)]
 
     static func milliseconds(_ duration: Duration) -> Int {
         Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)

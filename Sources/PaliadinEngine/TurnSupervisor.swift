@@ -18,9 +18,13 @@ public final class TurnSupervisor: Service {
     public let conversation: ConversationBuilder
     /// The turns running here, for readers and cancel.
     public let hub = LiveTurnHub()
+    /// Wakes readers of turns running in other instances.
+    public let signals = RemoteTurnSignals()
+    /// The other instances sharing the database, if any.
+    public let cluster: ClusterMembership?
     private let writer: EventLogWriter
-    private let clock: EngineClock
-    private let logger: Logger
+    let clock: EngineClock
+    let logger: Logger
     private let jobs: AsyncStream<TurnJob>
     private let jobsInput: AsyncStream<TurnJob>.Continuation
     private let accepting = Atomic<Bool>(true)
@@ -46,9 +50,11 @@ public final class TurnSupervisor: Service {
 
     public init(
         store: any TurnStore, backends: BackendRegistry, conversation: ConversationBuilder,
-        configuration: EngineConfiguration = EngineConfiguration(), clock: EngineClock = .continuous, logger: Logger
+        configuration: EngineConfiguration = EngineConfiguration(), cluster: ClusterMembership? = nil, clock: EngineClock = .continuous,
+        logger: Logger
     ) {
         self.store = store
+        self.cluster = cluster
         self.backends = backends
         self.conversation = conversation
         self.configuration = configuration
@@ -58,8 +64,14 @@ public final class TurnSupervisor: Service {
         (self.jobs, self.jobsInput) = AsyncStream.makeStream(of: TurnJob.self)
     }
 
-    /// Closes turns a previous process left running as `interrupted`, keeping their partial text.
+    /// Closes turns a previous process left running as `interrupted`, keeping their partial
+    /// text. With a shared database, only those of instances that stopped answering (this
+    /// instance joins the group first, so the others' running turns are left alone).
     public func closeAbandonedTurns() async throws {
+        if let cluster {
+            try await joinCluster(cluster)
+            return
+        }
         let closed = try await store.interruptRunningTurns(at: Date(), message: "Paliadin stopped before the turn ended")
         if !closed.isEmpty {
             logger.warning("closed turns left running by an earlier process", metadata: ["count": "\(closed.count)"])
@@ -70,10 +82,11 @@ public final class TurnSupervisor: Service {
     public func startTurn(_ new: NewTurn) async throws -> TurnRecord {
         guard accepting.load(ordering: .relaxed) else { throw EngineError.shuttingDown }
         guard let backend = backends.backend(named: new.backendName) else { throw EngineError.unknownBackend(new.backendName ?? "") }
-        let record = TurnRecord(
+        var record = TurnRecord(
             id: TurnID(), userID: new.userID, sessionID: new.sessionID, pageOrigin: new.pageOrigin,
             contextJSON: new.context.map(PayloadCoding.encode), userMessage: new.userMessage, startedAt: Date(),
             backend: backend.name, model: backend.model)
+        record.instanceID = cluster?.instance.id
         // The row and the conversation so far in one trip to the database: the turn can then
         // call the backend at once, without reading the store again.
         let past = try await store.openTurn(
@@ -98,6 +111,14 @@ public final class TurnSupervisor: Service {
         return true
     }
 
+    /// Asks a running turn to stop, wherever it runs: here at once; in another instance
+    /// sharing the database through it. False when the turn runs nowhere this instance can reach.
+    public func requestStop(_ turnID: TurnID) async throws -> Bool {
+        if cancel(turnID) { return true }
+        guard let cluster else { return false }
+        return try await cluster.store.requestStop(of: turnID)
+    }
+
     /// Stops taking new turns; running ones get the grace period. Called on graceful shutdown
     /// (and by stream handlers when the server begins to shut down).
     public func beginShutdown() {
@@ -117,7 +138,7 @@ public final class TurnSupervisor: Service {
 
     /// A reader of a turn's events after `seq`.
     public func reader(for turnID: TurnID, after seq: Int) -> TurnReader {
-        TurnReader(turnID: turnID, after: seq, hub: hub, store: store, pollInterval: configuration.storePollInterval,
+        TurnReader(turnID: turnID, after: seq, hub: hub, signals: signals, store: store, pollInterval: configuration.storePollInterval,
             pingInterval: configuration.pingInterval, clock: clock)
     }
 
@@ -125,6 +146,10 @@ public final class TurnSupervisor: Service {
     public func run() async throws {
         await withTaskGroup(of: Void.self) { keepAlive in
             keepAlive.addTask { await self.tickReaders() }
+            if let cluster {
+                keepAlive.addTask { await self.keepHeartbeat(cluster) }
+                keepAlive.addTask { await self.followNotifications(cluster) }
+            }
             await withDiscardingTaskGroup { turns in
                 await withGracefulShutdownHandler {
                     for await job in jobs {
@@ -145,6 +170,7 @@ public final class TurnSupervisor: Service {
         // After a hard cancellation: take no more turns, and close any handed over but never started.
         beginShutdown()
         await closeLeftovers()
+        await leaveCluster()
         // Shutdown may have begun from a stream handler, before the service group asked this
         // service to stop: returning now would count as a crash and cancel the server (and
         // the final frames of its open streams). Wait for the group's own signal.

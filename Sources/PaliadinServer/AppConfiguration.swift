@@ -6,8 +6,16 @@ public struct AppConfiguration: Sendable {
     /// Address to listen on.
     public var host = "127.0.0.1"
     public var port = 8080
-    /// SQLite database file (created with its folder when missing).
+    /// SQLite database file (created with its folder when missing), or a `postgres://` URL
+    /// of a PostgreSQL database that several instances may share.
     public var databasePath = "./data/paliadin.sqlite"
+    /// Most connections to PostgreSQL open at once (per instance).
+    public var databasePool = 16
+    /// With PostgreSQL: how often the instance says it is alive and looks for dead ones.
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// With PostgreSQL: an instance silent this long is presumed dead, and a survivor closes
+    /// its running turns as `interrupted`.
+    public var instanceTimeout: Duration = .seconds(20)
     /// Base URL of the OpenAI-compatible backend, ending in its API version.
     public var backendURL = "http://127.0.0.1:8081/v1"
     /// Most connections open at once to the backend (each streaming turn holds one).
@@ -44,6 +52,11 @@ public struct AppConfiguration: Sendable {
     public var embedOrigins: [String] = []
 
     public init() {}
+
+    /// True when the database is a PostgreSQL URL rather than a SQLite file.
+    public var usesPostgres: Bool {
+        databasePath.hasPrefix("postgres://") || databasePath.hasPrefix("postgresql://")
+    }
 
     /// The owners, with the dev user added.
     public var effectiveOwners: Set<String> {

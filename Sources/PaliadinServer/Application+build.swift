@@ -12,16 +12,15 @@ import PaliadinStore
 public func buildApplication(
     _ configuration: AppConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
 ) async throws -> some ApplicationProtocol {
-    let store = try SQLiteTurnStore(path: configuration.databasePath)
-    // One server per database file; the lock lives as long as the application.
-    let lock = try InstanceLock(path: configuration.databasePath + ".lock")
+    let database = try OpenedDatabase(configuration, logger: logger)
+    let store = database.store
     let httpClient = OpenAICompatibleBackend.makeHTTPClient(
         maxConnections: configuration.backendConnections, idleTimeout: configuration.backendIdleTimeout)
     let backends = try BackendFactory.registry(for: configuration, environment: environment, httpClient: httpClient)
     let supervisor = TurnSupervisor(
         store: store, backends: backends,
         conversation: ConversationBuilder(systemPrompt: configuration.systemPrompt, historyBudget: configuration.historyBudget),
-        configuration: configuration.engine, logger: logger)
+        configuration: configuration.engine, cluster: database.cluster(configuration), logger: logger)
     let router = try buildRouter(configuration, store: store, supervisor: supervisor)
     var app = Application(
         router: router,
@@ -29,10 +28,11 @@ public func buildApplication(
             address: .hostname(configuration.host, port: configuration.port), serverName: "paliadin",
             // Room for bursts of new connections (thousands of streams opening at once); the kernel caps it at somaxconn.
             backlog: 4096),
-        services: [HTTPClientService(client: httpClient), supervisor],
+        // Shut down in reverse order: the turns first, the database last.
+        services: database.services + [HTTPClientService(client: httpClient), supervisor],
         logger: logger)
     app.beforeServerStarts {
-        _ = lock
+        _ = database
         try await store.migrate()
         try await supervisor.closeAbandonedTurns()
     }

@@ -127,7 +127,8 @@ struct TurnController {
         guard record.status == .running else {
             throw APIError(.conflict, "the turn already ended (\(record.status.rawValue))")
         }
-        guard supervisor.cancel(record.id) else {
+        // Here at once; in another instance sharing the database through it.
+        guard try await supervisor.requestStop(record.id) else {
             throw APIError(.conflict, "the turn is not running in this process")
         }
         return try jsonResponse(["ok": true], status: .accepted)

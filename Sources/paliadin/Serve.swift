@@ -16,8 +16,25 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on, host:port. [env PALIADIN_LISTEN, default 127.0.0.1:8080]")
     var listen: String?
 
-    @Option(help: "SQLite database file; created with its folder when missing. [env PALIADIN_DATABASE, default ./data/paliadin.sqlite]")
+    @Option(
+        help: """
+            SQLite database file (created with its folder when missing), or a postgres://user@host:port/db URL that several \
+            instances can share. [env PALIADIN_DATABASE, default ./data/paliadin.sqlite]
+            """)
     var database: String?
+
+    @Option(help: "PostgreSQL only: most database connections open at once. [env PALIADIN_DATABASE_POOL, default 16]")
+    var databasePool: String?
+
+    @Option(help: "PostgreSQL only: how often this instance says it is alive and looks for dead ones. [env PALIADIN_HEARTBEAT, default 5s]")
+    var heartbeat: String?
+
+    @Option(
+        help: """
+            PostgreSQL only: an instance silent this long is presumed dead and a survivor closes its running turns as \
+            interrupted. [env PALIADIN_INSTANCE_TIMEOUT, default 20s]
+            """)
+    var instanceTimeout: String?
 
     @Option(help: "Base URL of the OpenAI-compatible backend, e.g. http://127.0.0.1:8081/v1. [env PALIADIN_BACKEND_URL]")
     var backendURL: String?
@@ -125,6 +142,15 @@ struct SettingSource {
             (configuration.host, configuration.port) = address
         }
         if let database = value(flags.database, "PALIADIN_DATABASE") { configuration.databasePath = database }
+        if let pool = value(flags.databasePool, "PALIADIN_DATABASE_POOL") {
+            guard let count = Int(pool), count > 0 else { throw ValidationError("database pool must be a positive number, got '\(pool)'") }
+            configuration.databasePool = count
+        }
+        try duration(flags.heartbeat, "PALIADIN_HEARTBEAT") { configuration.heartbeatInterval = $0 }
+        try duration(flags.instanceTimeout, "PALIADIN_INSTANCE_TIMEOUT") { configuration.instanceTimeout = $0 }
+        guard configuration.instanceTimeout > configuration.heartbeatInterval * 2 else {
+            throw ValidationError("instance timeout must be more than twice the heartbeat interval, or live instances look dead")
+        }
         if let url = value(flags.backendURL, "PALIADIN_BACKEND_URL") {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw ValidationError("backend URL must start with http:// or https://, got '\(url)'")

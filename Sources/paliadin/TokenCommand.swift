@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PaliadinServer
 import PaliadinStore
 
@@ -10,15 +11,28 @@ struct TokenCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Revoke.self])
 
     struct DatabaseOption: ParsableArguments {
-        @Option(help: "SQLite database file. [env PALIADIN_DATABASE, default ./data/paliadin.sqlite]")
+        @Option(help: "SQLite database file or postgres:// URL. [env PALIADIN_DATABASE, default ./data/paliadin.sqlite]")
         var database: String?
 
-        func open() async throws -> SQLiteTurnStore {
-            let path = database ?? ProcessInfo.processInfo.environment["PALIADIN_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
+        /// Opens the database (upgrading its schema), runs `body` with it, and closes it.
+        func withStore<T: Sendable>(_ body: @Sendable (any TurnStore) async throws -> T) async throws -> T {
+            let location = database ?? ProcessInfo.processInfo.environment["PALIADIN_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? "./data/paliadin.sqlite"
-            let store = try SQLiteTurnStore(path: path)
-            try await store.migrate()
-            return store
+            guard location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") else {
+                let store = try SQLiteTurnStore(path: location)
+                try await store.migrate()
+                return try await body(store)
+            }
+            let store = try PostgresTurnStore(url: location, poolSize: 2, logger: Logger(label: "paliadin"))
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await store.run()
+                    return nil
+                }
+                defer { group.cancelAll() }
+                try await store.migrate()
+                return try await body(store)
+            }
         }
     }
 
@@ -34,11 +48,10 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            let store = try await database.open()
             let token = TokenHasher.newToken()
             let id = String(UUID().uuidString.lowercased().prefix(8))
-            try await store.insertToken(
-                StoredToken(id: id, userID: PaliadinUser(id: user).id, hash: TokenHasher.hash(token), label: label, createdAt: Date()))
+            let stored = StoredToken(id: id, userID: PaliadinUser(id: user).id, hash: TokenHasher.hash(token), label: label, createdAt: Date())
+            try await database.withStore { store in try await store.insertToken(stored) }
             print(token)
             FileHandle.standardError.write(Data("token \(id) for \(user) created; it is shown only this once\n".utf8))
         }
@@ -49,8 +62,7 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            let store = try await database.open()
-            for token in try await store.tokens() {
+            for token in try await database.withStore({ store in try await store.tokens() }) {
                 let state = token.revokedAt == nil ? "active" : "revoked"
                 print("\(token.id)\t\(token.userID)\t\(state)\t\(token.createdAt.formatted(.iso8601))\t\(token.label)")
             }
@@ -63,8 +75,8 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            let store = try await database.open()
-            guard try await store.revokeToken(id: id, at: Date()) else {
+            let id = self.id
+            guard try await database.withStore({ store in try await store.revokeToken(id: id, at: Date()) }) else {
                 throw CommandFailure("no active token with id \(id)")
             }
             print("revoked \(id)")
@@ -72,13 +84,14 @@ struct TokenCommand: AsyncParsableCommand {
     }
 }
 
-/// `paliadin migrate`: creates or upgrades the database schema.
+/// `paliadin migrate`: creates or upgrades the database schema (refuses a schema newer than
+/// this Paliadin knows). With PostgreSQL, run it before rolling out a new version to several instances.
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema.")
     @OptionGroup var database: TokenCommand.DatabaseOption
 
     func run() async throws {
-        _ = try await database.open()
+        try await database.withStore { _ in }
         print("database is up to date")
     }
 }

@@ -1,0 +1,316 @@
+import Foundation
+import Logging
+import PaliadinCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// The store for production and for several instances: one PostgreSQL database that every
+/// instance shares.
+///
+/// It is a `Service`: its `run()` runs the connection pool, and no query can be made (each
+/// would wait) unless `run()` is running, so run it in a `ServiceGroup` (or a task of its own)
+/// before `migrate()` and the rest. Cancelling `run()` (or a graceful shutdown of its group)
+/// closes the pool. `listen(_:)` uses a connection of its own, outside the pool.
+///
+/// Its `TurnStore` methods behave as the SQLite store's: same ordering, same limits, times
+/// kept at the millisecond. Events reach the log only while their turn is `running`, and
+/// every write that grows a log notifies the `paliadin_events` channel.
+public final class PostgresTurnStore: SharedTurnStore, Service {
+    /// The newest schema version this Paliadin knows; `migrate()` refuses a newer database.
+    public static var knownSchemaVersion: Int { PostgresSchema.knownVersion }
+
+    let client: PostgresClient
+    let url: PostgresURL
+    let logger: Logger
+
+    /// Parses the URL (see `PostgresURL`: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...]`)
+    /// and prepares a pool of at most `poolSize` connections (at least 1). Connects to nothing
+    /// until `run()` runs; throws `StoreError.invalidDatabaseURL` for a URL it cannot use.
+    public init(url: String, poolSize: Int = 16, logger: Logger) throws {
+        let parsed = try PostgresURL(url)
+        self.url = parsed
+        self.logger = logger
+        self.client = PostgresClient(
+            configuration: parsed.clientConfiguration(poolSize: max(1, poolSize)), backgroundLogger: logger)
+    }
+
+    /// Where the store connects, without the password (for logs).
+    public var redactedURL: String { url.redacted }
+
+    /// Runs the connection pool until the task is cancelled or a graceful shutdown begins.
+    public func run() async throws {
+        await client.run()
+    }
+
+    // MARK: - Schema
+
+    public func migrate() async throws {
+        try await transaction { connection in
+            // Instances starting together migrate one after the other; the later ones find
+            // the schema up to date.
+            try await Self.fetch("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))", on: connection, logger)
+            try await Self.fetch("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)", on: connection, logger)
+            let current = try await Self.fetch("SELECT COALESCE(MAX(version), 0) FROM schema_version", on: connection, logger)
+                .first?.decode(Int.self) ?? 0
+            guard current <= PostgresSchema.knownVersion else {
+                throw StoreError.schemaTooNew(found: current, known: PostgresSchema.knownVersion)
+            }
+            for (index, statements) in PostgresSchema.migrations.enumerated() where index + 1 > current {
+                for sql in statements { try await Self.fetch(PostgresQuery(unsafeSQL: sql), on: connection, logger) }
+                try await Self.fetch("INSERT INTO schema_version (version) VALUES (\(index + 1))", on: connection, logger)
+            }
+        }
+    }
+
+    /// The database's schema version (0 before the first `migrate()`).
+    public func schemaVersion() async throws -> Int {
+        let exists = try await rows("SELECT to_regclass('schema_version') IS NOT NULL") { try $0.decode(Bool.self) }.first ?? false
+        guard exists else { return 0 }
+        return try await rows("SELECT COALESCE(MAX(version), 0) FROM schema_version") { try $0.decode(Int.self) }.first ?? 0
+    }
+
+    // MARK: - Turns
+
+    public func insertTurn(_ record: TurnRecord) async throws {
+        try await rows(
+            """
+            INSERT INTO turns (\(unescaped: Self.insertedColumns))
+            VALUES (\(record.id.description), \(record.userID), \(record.sessionID), \(record.pageOrigin), \(record.contextJSON),
+                \(record.userMessage), \(record.status.rawValue), \(PostgresRowMapping.millis(record.startedAt)), \(record.backend),
+                \(record.model), \(record.instanceID))
+            """)
+    }
+
+    /// The columns a new turn row gets from its record (the others start at their defaults).
+    private static let insertedColumns = """
+        id, user_id, session_id, page_origin, context_json, user_message, status, started_at, backend, model, instance_id
+        """
+
+    public func openTurn(_ record: TurnRecord, historyLimit: Int, resumeConversation: Bool) async throws -> SessionPast {
+        // One statement: the row is written and the session's past read in one trip, in one
+        // transaction. The reads do not see the new row (same snapshot), which would not
+        // qualify anyway: only turns started before it do.
+        let startedAt = PostgresRowMapping.millis(record.startedAt)
+        let query: PostgresQuery = """
+            WITH new_turn AS (
+                INSERT INTO turns (\(unescaped: Self.insertedColumns))
+                VALUES (\(record.id.description), \(record.userID), \(record.sessionID), \(record.pageOrigin),
+                    \(record.contextJSON), \(record.userMessage), \(record.status.rawValue), \(startedAt), \(record.backend),
+                    \(record.model), \(record.instanceID))
+            ),
+            reset AS (
+                SELECT COALESCE((SELECT reset_at FROM conversation_resets WHERE user_id = \(record.userID)),
+                    '-infinity'::timestamptz) AS at
+            ),
+            exchanges AS (
+                SELECT user_message, response, started_at, row_no FROM turns, reset
+                WHERE user_id = \(record.userID) AND session_id = \(record.sessionID) AND status = 'completed'
+                    AND started_at >= reset.at AND started_at < \(startedAt)
+                ORDER BY started_at DESC, row_no DESC LIMIT \(max(0, historyLimit))
+            ),
+            conversation AS (
+                SELECT conversation_id FROM turns, reset
+                WHERE \(resumeConversation) AND user_id = \(record.userID) AND session_id = \(record.sessionID)
+                    AND backend = \(record.backend) AND conversation_id IS NOT NULL AND conversation_id <> ''
+                    AND started_at >= reset.at AND started_at < \(startedAt)
+                ORDER BY started_at DESC, row_no DESC LIMIT 1
+            )
+            SELECT false AS is_conversation, user_message AS text, response, started_at, row_no FROM exchanges
+            UNION ALL
+            SELECT true, conversation_id, NULL, NULL, NULL FROM conversation
+            ORDER BY is_conversation, started_at, row_no
+            """
+        var past = SessionPast()
+        let found = try await rows(query) { try $0.decode((Bool, String, String?, Date?, Int?).self) }
+        for (isConversation, text, response, _, _) in found {
+            if isConversation {
+                past.conversationID = text
+            } else {
+                past.exchanges.append(PastExchange(userMessage: text, response: response ?? ""))
+            }
+        }
+        return past
+    }
+
+    public func appendEvents(_ events: [TurnEvent]) async throws {
+        guard !events.isEmpty else { return }
+        // One statement per batch. The key-share lock on each turn row makes a janitor that
+        // closes the turn (it locks the row `FOR UPDATE` before it reads the log) either wait
+        // for this batch or make this batch find the turn closed: no event slips in between.
+        // Events of a turn no longer running are dropped (someone closed it).
+        let query: PostgresQuery = """
+            WITH ins AS (
+                INSERT INTO turn_events (turn_id, seq, kind, data)
+                SELECT u.turn_id, u.seq, u.kind, u.data
+                FROM unnest(\(events.map(\.turnID.description)), \(events.map(\.seq)), \(events.map(\.kind.rawValue)),
+                    \(events.map(\.data))) AS u(turn_id, seq, kind, data)
+                JOIN turns t ON t.id = u.turn_id AND t.status = 'running'
+                FOR KEY SHARE OF t
+                RETURNING turn_id, seq
+            )
+            SELECT pg_notify('paliadin_events', turn_id || ' ' || max(seq)) FROM ins GROUP BY turn_id
+            """
+        try await rows(query)
+    }
+
+    public func finishTurn(_ id: TurnID, outcome: TurnOutcome, lastEvent: TurnEvent) async throws -> Bool {
+        // One statement, so one transaction: the row closes only if it is still running, and
+        // its last event goes in (and is announced) only then.
+        let query: PostgresQuery = """
+            WITH closed AS (
+                UPDATE turns SET status = \(outcome.status.rawValue), response = \(outcome.response),
+                    error_code = \(outcome.errorCode), error_message = \(outcome.errorMessage),
+                    first_token_at = \(outcome.firstTokenAt.map(PostgresRowMapping.millis)),
+                    finished_at = \(PostgresRowMapping.millis(outcome.finishedAt)), duration_ms = \(outcome.durationMS),
+                    ttft_ms = \(outcome.ttftMS), tokens_in = \(outcome.tokensIn), tokens_out = \(outcome.tokensOut),
+                    used_tools = \(PayloadCoding.encode(outcome.usedTools)), rows_seen = \(PayloadCoding.encode(outcome.rowsSeen)),
+                    chip_count = \(outcome.chipCount), classifier_tag = \(outcome.classifierTag),
+                    conversation_id = \(outcome.conversationID), streamed = \(outcome.streamed)
+                WHERE id = \(id.description) AND status = 'running'
+                RETURNING id
+            ),
+            ins AS (
+                INSERT INTO turn_events (turn_id, seq, kind, data)
+                SELECT \(lastEvent.turnID.description), \(lastEvent.seq), \(lastEvent.kind.rawValue), \(lastEvent.data) FROM closed
+                RETURNING turn_id, seq
+            )
+            SELECT pg_notify('paliadin_events', turn_id || ' ' || seq) FROM ins
+            """
+        return try await !rows(query).isEmpty
+    }
+
+    public func turn(_ id: TurnID) async throws -> TurnRecord? {
+        try await rows(
+            "SELECT \(unescaped: PostgresRowMapping.turnColumns) FROM turns WHERE id = \(id.description)", PostgresRowMapping.record
+        ).first
+    }
+
+    public func events(of id: TurnID, after seq: Int, limit: Int) async throws -> [TurnEvent] {
+        try await rows(
+            """
+            SELECT seq, kind, data FROM turn_events WHERE turn_id = \(id.description) AND seq > \(seq)
+            ORDER BY seq LIMIT \(Self.limit(limit))
+            """
+        ) { try PostgresRowMapping.event(of: id, $0) }
+    }
+
+    public func lastEvent(of id: TurnID) async throws -> TurnEvent? {
+        try await rows("SELECT seq, kind, data FROM turn_events WHERE turn_id = \(id.description) ORDER BY seq DESC LIMIT 1") {
+            try PostgresRowMapping.event(of: id, $0)
+        }.first
+    }
+
+    public func history(userID: String, sessionID: String, limit: Int) async throws -> [TurnRecord] {
+        try await rows(
+            """
+            SELECT \(unescaped: PostgresRowMapping.turnColumns) FROM (
+                SELECT * FROM turns WHERE user_id = \(userID) AND session_id = \(sessionID)
+                ORDER BY started_at DESC, row_no DESC LIMIT \(Self.limit(limit))
+            ) latest ORDER BY started_at, row_no
+            """, PostgresRowMapping.record)
+    }
+
+    public func pastExchanges(userID: String, sessionID: String, before: Date, limit: Int) async throws -> [PastExchange] {
+        try await rows(
+            """
+            SELECT user_message, response FROM (
+                SELECT user_message, response, started_at, row_no FROM turns
+                WHERE user_id = \(userID) AND session_id = \(sessionID) AND status = 'completed'
+                    AND started_at >= COALESCE(
+                        (SELECT reset_at FROM conversation_resets WHERE user_id = \(userID)), '-infinity'::timestamptz)
+                    AND started_at < \(PostgresRowMapping.millis(before))
+                ORDER BY started_at DESC, row_no DESC LIMIT \(Self.limit(limit))
+            ) latest ORDER BY started_at, row_no
+            """
+        ) { row in
+            let (message, response) = try row.decode((String, String).self)
+            return PastExchange(userMessage: message, response: response)
+        }
+    }
+
+    public func recentTurns(limit: Int) async throws -> [TurnRecord] {
+        try await rows(
+            """
+            SELECT \(unescaped: PostgresRowMapping.turnColumns) FROM turns
+            ORDER BY started_at DESC, row_no DESC LIMIT \(Self.limit(limit))
+            """, PostgresRowMapping.record)
+    }
+
+    public func stats(now: Date) async throws -> TurnStats {
+        let samples = try await rows("SELECT status, error_code, started_at, duration_ms, ttft_ms, backend, model FROM turns") { row in
+            let (status, errorCode, startedAt, durationMS, ttftMS, backend, model) = try row.decode(
+                (String, String?, Date, Int?, Int?, String, String).self)
+            return StatsSample(
+                status: TurnStatus(rawValue: status) ?? .failed, errorCode: errorCode,
+                startedAt: PostgresRowMapping.millis(startedAt), durationMS: durationMS, ttftMS: ttftMS, backend: backend,
+                model: model)
+        }
+        return StatsSample.aggregate(samples, now: now)
+    }
+
+    public func noteReaders(_ counts: [TurnID: ReaderCount]) async throws {
+        guard !counts.isEmpty else { return }
+        let entries = Array(counts)
+        try await rows(
+            """
+            UPDATE turns SET reader_connects = reader_connects + u.connects, reader_resumes = reader_resumes + u.resumes
+            FROM unnest(\(entries.map(\.key.description)), \(entries.map(\.value.connects)), \(entries.map(\.value.resumes)))
+                AS u(id, connects, resumes)
+            WHERE turns.id = u.id
+            """)
+    }
+
+    /// Closes every running turn, of every instance, as `interrupted` (as the SQLite store
+    /// does). With instances sharing the database, use `interruptTurnsOfDeadInstances` instead:
+    /// this one would also close the turns the other instances are running.
+    public func interruptRunningTurns(at date: Date, message: String) async throws -> [TurnID] {
+        try await interruptTurns(ofInstancesSilentFor: nil, finishedAt: date, message: message)
+    }
+
+    // MARK: - Conversations and tokens
+
+    public func resetConversation(userID: String, at date: Date) async throws {
+        try await rows(
+            """
+            INSERT INTO conversation_resets (user_id, reset_at) VALUES (\(userID), \(PostgresRowMapping.millis(date)))
+            ON CONFLICT (user_id) DO UPDATE SET reset_at = excluded.reset_at
+            """)
+    }
+
+    public func insertToken(_ token: StoredToken) async throws {
+        try await rows(
+            """
+            INSERT INTO api_tokens (id, user_id, token_hash, label, created_at)
+            VALUES (\(token.id), \(token.userID), \(token.hash), \(token.label), \(PostgresRowMapping.millis(token.createdAt)))
+            """)
+    }
+
+    public func tokenUser(hash: String) async throws -> String? {
+        try await rows("SELECT user_id FROM api_tokens WHERE token_hash = \(hash) AND revoked_at IS NULL") {
+            try $0.decode(String.self)
+        }.first
+    }
+
+    public func revokeToken(id: String, at date: Date) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE api_tokens SET revoked_at = \(PostgresRowMapping.millis(date)) WHERE id = \(id) AND revoked_at IS NULL
+            RETURNING id
+            """
+        ).isEmpty
+    }
+
+    public func tokens() async throws -> [StoredToken] {
+        try await rows("SELECT id, user_id, token_hash, label, created_at, revoked_at FROM api_tokens ORDER BY created_at DESC") { row in
+            let (id, userID, hash, label, createdAt, revokedAt) = try row.decode((String, String, String, String, Date, Date?).self)
+            return StoredToken(
+                id: id, userID: userID, hash: hash, label: label, createdAt: PostgresRowMapping.millis(createdAt),
+                revokedAt: revokedAt.map(PostgresRowMapping.millis))
+        }
+    }
+
+    /// Runs a statement directly; for tests that need to put the database in a given state.
+    public func executeForTesting(_ sql: String) async throws {
+        try await rows(PostgresQuery(unsafeSQL: sql))
+    }
+}
