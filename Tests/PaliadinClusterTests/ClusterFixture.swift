@@ -29,6 +29,18 @@ enum ClusterFixture {
         return try await MockOpenAIUpstream().run { backendURL in try await body(backendURL, database) }
     }
 
+    /// Runs `body` with two instances, `a` and `b`, on a fresh database and the mock upstream;
+    /// stops them at the end.
+    static func withTwoInstances(_ body: @Sendable (_ a: PaliadinProcess, _ b: PaliadinProcess) async throws -> Void) async throws {
+        try await withUpstreamAndDatabase { backendURL, database in
+            let a = try await PaliadinProcess(name: "a", database: database, backendURL: backendURL)
+            defer { a.stop() }
+            let b = try await PaliadinProcess(name: "b", database: database, backendURL: backendURL)
+            defer { b.stop() }
+            try await body(a, b)
+        }
+    }
+
     /// Restarts the test PostgreSQL server (same port), as an operator or a crash would.
     ///
     /// Through swift-subprocess: Foundation's `Process` lost track of this script's exit in

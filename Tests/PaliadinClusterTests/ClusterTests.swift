@@ -15,11 +15,7 @@ struct ClusterTests {
 
     @Test("a turn started on A streams from B, and B resumes it with Last-Event-ID exactly")
     func streamAndResumeAcrossInstances() async throws {
-        try await ClusterFixture.withUpstreamAndDatabase { backendURL, database in
-            let a = try await PaliadinProcess(name: "a", database: database, backendURL: backendURL)
-            defer { a.stop() }
-            let b = try await PaliadinProcess(name: "b", database: database, backendURL: backendURL)
-            defer { b.stop() }
+        try await ClusterFixture.withTwoInstances { a, b in
             let onA = ClusterClient(base: a.base)
             let onB = ClusterClient(base: b.base)
 
@@ -47,11 +43,7 @@ struct ClusterTests {
 
     @Test("events made on A reach a reader on B as they are made")
     func crossInstanceDeliveryLatency() async throws {
-        try await ClusterFixture.withUpstreamAndDatabase { backendURL, database in
-            let a = try await PaliadinProcess(name: "a", database: database, backendURL: backendURL)
-            defer { a.stop() }
-            let b = try await PaliadinProcess(name: "b", database: database, backendURL: backendURL)
-            defer { b.stop() }
+        try await ClusterFixture.withTwoInstances { a, b in
             let onA = ClusterClient(base: a.base)
             let onB = ClusterClient(base: b.base)
             let turnID = try await onA.startTurn(Self.slow(60, delayMS: 25))
@@ -80,11 +72,7 @@ struct ClusterTests {
 
     @Test("a stop requested on B ends the turn running on A")
     func cancelFromAnotherInstance() async throws {
-        try await ClusterFixture.withUpstreamAndDatabase { backendURL, database in
-            let a = try await PaliadinProcess(name: "a", database: database, backendURL: backendURL)
-            defer { a.stop() }
-            let b = try await PaliadinProcess(name: "b", database: database, backendURL: backendURL)
-            defer { b.stop() }
+        try await ClusterFixture.withTwoInstances { a, b in
             let onA = ClusterClient(base: a.base)
             let onB = ClusterClient(base: b.base)
             let turnID = try await onA.startTurn(Self.slow(400, delayMS: 50))
@@ -106,11 +94,7 @@ struct ClusterTests {
 
     @Test("kill -9 of A mid-turn: B's reader gets interrupted within the bound, and the row keeps the partial text")
     func deadInstanceTurnsAreClosedBySurvivor() async throws {
-        try await ClusterFixture.withUpstreamAndDatabase { backendURL, database in
-            let a = try await PaliadinProcess(name: "a", database: database, backendURL: backendURL)
-            defer { a.stop() }
-            let b = try await PaliadinProcess(name: "b", database: database, backendURL: backendURL)
-            defer { b.stop() }
+        try await ClusterFixture.withTwoInstances { a, b in
             let onA = ClusterClient(base: a.base)
             let onB = ClusterClient(base: b.base)
             let turnID = try await onA.startTurn(Self.slow(400, delayMS: 50))
@@ -137,11 +121,7 @@ struct ClusterTests {
 
     @Test("both instances come back after PostgreSQL restarts, and new turns work across them")
     func survivesDatabaseRestart() async throws {
-        try await ClusterFixture.withUpstreamAndDatabase { backendURL, database in
-            let a = try await PaliadinProcess(name: "a", database: database, backendURL: backendURL)
-            defer { a.stop() }
-            let b = try await PaliadinProcess(name: "b", database: database, backendURL: backendURL)
-            defer { b.stop() }
+        try await ClusterFixture.withTwoInstances { a, b in
             let onA = ClusterClient(base: a.base)
             let onB = ClusterClient(base: b.base)
             #expect(try await onB.stream(try await onA.startTurn("before the restart")).last?.name == "end")
