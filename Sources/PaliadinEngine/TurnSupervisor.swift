@@ -137,10 +137,19 @@ public final class TurnSupervisor: Service {
     }
 
     /// A reader of a turn's events after `seq`.
+    ///
+    /// With a shared database, a reader of a turn running elsewhere is woken by the database's
+    /// notifications (and all of them after a reconnection), so its poll is only a slow
+    /// safety net: thousands of such readers must not poll the database four times a second.
     public func reader(for turnID: TurnID, after seq: Int) -> TurnReader {
-        TurnReader(turnID: turnID, after: seq, hub: hub, signals: signals, store: store, pollInterval: configuration.storePollInterval,
+        let poll = cluster == nil ? configuration.storePollInterval : max(configuration.storePollInterval, Self.notifiedPollInterval)
+        return TurnReader(
+            turnID: turnID, after: seq, hub: hub, signals: signals, store: store, pollInterval: poll,
             pingInterval: configuration.pingInterval, clock: clock)
     }
+
+    /// The safety-net poll of readers woken by a shared database's notifications.
+    static let notifiedPollInterval: Duration = .seconds(2)
 
     /// Runs the turns handed over by `startTurn` until graceful shutdown, then drains them.
     public func run() async throws {
