@@ -14,6 +14,19 @@ extension PostgresTurnStore {
         }
     }
 
+    /// Runs a prepared statement (prepared on each pooled connection the first time it runs
+    /// there) and returns its rows; errors are made readable.
+    @discardableResult
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] {
+        do {
+            var rows: [Statement.Row] = []
+            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        } catch {
+            throw PostgresErrorMapping.storeError(error)
+        }
+    }
+
     /// Runs one statement on a pooled connection and returns its rows as `transform` reads
     /// them; errors, those of decoding included, are made readable.
     func rows<T>(_ query: PostgresQuery, _ transform: (PostgresRow) throws -> T) async throws -> [T] {

@@ -90,39 +90,9 @@ public final class PostgresTurnStore: SharedTurnStore, Service {
         // One statement: the row is written and the session's past read in one trip, in one
         // transaction. The reads do not see the new row (same snapshot), which would not
         // qualify anyway: only turns started before it do.
-        let startedAt = PostgresRowMapping.millis(record.startedAt)
-        let query: PostgresQuery = """
-            WITH new_turn AS (
-                INSERT INTO turns (\(unescaped: Self.insertedColumns))
-                VALUES (\(record.id.description), \(record.userID), \(record.sessionID), \(record.pageOrigin),
-                    \(record.contextJSON), \(record.userMessage), \(record.status.rawValue), \(startedAt), \(record.backend),
-                    \(record.model), \(record.instanceID))
-            ),
-            reset AS (
-                SELECT COALESCE((SELECT reset_at FROM conversation_resets WHERE user_id = \(record.userID)),
-                    '-infinity'::timestamptz) AS at
-            ),
-            exchanges AS (
-                SELECT user_message, response, started_at, row_no FROM turns, reset
-                WHERE user_id = \(record.userID) AND session_id = \(record.sessionID) AND status = 'completed'
-                    AND started_at >= reset.at AND started_at < \(startedAt)
-                ORDER BY started_at DESC, row_no DESC LIMIT \(max(0, historyLimit))
-            ),
-            conversation AS (
-                SELECT conversation_id FROM turns, reset
-                WHERE \(resumeConversation) AND user_id = \(record.userID) AND session_id = \(record.sessionID)
-                    AND backend = \(record.backend) AND conversation_id IS NOT NULL AND conversation_id <> ''
-                    AND started_at >= reset.at AND started_at < \(startedAt)
-                ORDER BY started_at DESC, row_no DESC LIMIT 1
-            )
-            SELECT false AS is_conversation, user_message AS text, response, started_at, row_no FROM exchanges
-            UNION ALL
-            SELECT true, conversation_id, NULL, NULL, NULL FROM conversation
-            ORDER BY is_conversation, started_at, row_no
-            """
         var past = SessionPast()
-        let found = try await rows(query) { try $0.decode((Bool, String, String?, Date?, Int?).self) }
-        for (isConversation, text, response, _, _) in found {
+        let statement = PostgresHotStatements.OpenTurn(record: record, historyLimit: historyLimit, resumeConversation: resumeConversation)
+        for (isConversation, text, response, _, _) in try await execute(statement) {
             if isConversation {
                 past.conversationID = text
             } else {
@@ -138,45 +108,13 @@ public final class PostgresTurnStore: SharedTurnStore, Service {
         // closes the turn (it locks the row `FOR UPDATE` before it reads the log) either wait
         // for this batch or make this batch find the turn closed: no event slips in between.
         // Events of a turn no longer running are dropped (someone closed it).
-        let query: PostgresQuery = """
-            WITH ins AS (
-                INSERT INTO turn_events (turn_id, seq, kind, data)
-                SELECT u.turn_id, u.seq, u.kind, u.data
-                FROM unnest(\(events.map(\.turnID.description)), \(events.map(\.seq)), \(events.map(\.kind.rawValue)),
-                    \(events.map(\.data))) AS u(turn_id, seq, kind, data)
-                JOIN turns t ON t.id = u.turn_id AND t.status = 'running'
-                FOR KEY SHARE OF t
-                RETURNING turn_id, seq
-            )
-            SELECT pg_notify('paliadin_events', turn_id || ' ' || max(seq)) FROM ins GROUP BY turn_id
-            """
-        try await rows(query)
+        try await execute(PostgresHotStatements.AppendEvents(events: events))
     }
 
     public func finishTurn(_ id: TurnID, outcome: TurnOutcome, lastEvent: TurnEvent) async throws -> Bool {
         // One statement, so one transaction: the row closes only if it is still running, and
         // its last event goes in (and is announced) only then.
-        let query: PostgresQuery = """
-            WITH closed AS (
-                UPDATE turns SET status = \(outcome.status.rawValue), response = \(outcome.response),
-                    error_code = \(outcome.errorCode), error_message = \(outcome.errorMessage),
-                    first_token_at = \(outcome.firstTokenAt.map(PostgresRowMapping.millis)),
-                    finished_at = \(PostgresRowMapping.millis(outcome.finishedAt)), duration_ms = \(outcome.durationMS),
-                    ttft_ms = \(outcome.ttftMS), tokens_in = \(outcome.tokensIn), tokens_out = \(outcome.tokensOut),
-                    used_tools = \(PayloadCoding.encode(outcome.usedTools)), rows_seen = \(PayloadCoding.encode(outcome.rowsSeen)),
-                    chip_count = \(outcome.chipCount), classifier_tag = \(outcome.classifierTag),
-                    conversation_id = \(outcome.conversationID), streamed = \(outcome.streamed)
-                WHERE id = \(id.description) AND status = 'running'
-                RETURNING id
-            ),
-            ins AS (
-                INSERT INTO turn_events (turn_id, seq, kind, data)
-                SELECT \(lastEvent.turnID.description), \(lastEvent.seq), \(lastEvent.kind.rawValue), \(lastEvent.data) FROM closed
-                RETURNING turn_id, seq
-            )
-            SELECT pg_notify('paliadin_events', turn_id || ' ' || seq) FROM ins
-            """
-        return try await !rows(query).isEmpty
+        try await !execute(PostgresHotStatements.FinishTurn(id: id, outcome: outcome, lastEvent: lastEvent)).isEmpty
     }
 
     public func turn(_ id: TurnID) async throws -> TurnRecord? {
