@@ -23,10 +23,24 @@ enum ClusterFixture {
         return components.string!
     }
 
-    /// Runs `body` with the mock upstream's base URL and a fresh database.
+    /// Runs `body` with the mock upstream's base URL and a fresh database, dropped afterwards.
     static func withUpstreamAndDatabase<T: Sendable>(_ body: @Sendable (_ backendURL: String, _ database: String) async throws -> T) async throws -> T {
         let database = try await freshDatabase()
-        return try await MockOpenAIUpstream().run { backendURL in try await body(backendURL, database) }
+        let result: T
+        do {
+            result = try await MockOpenAIUpstream().run { backendURL in try await body(backendURL, database) }
+        } catch {
+            try? await dropDatabase(database)
+            throw error
+        }
+        try await dropDatabase(database)
+        return result
+    }
+
+    /// Drops a database `freshDatabase` made (its instances have stopped; stray connections are ended).
+    static func dropDatabase(_ url: String) async throws {
+        guard let serverURL, let name = URLComponents(string: url)?.path.dropFirst() else { return }
+        try await execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: serverURL)
     }
 
     /// Runs `body` with two instances, `a` and `b`, on a fresh database and the mock upstream;

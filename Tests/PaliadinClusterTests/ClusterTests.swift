@@ -167,6 +167,7 @@ struct PostgresSchemaCommandTests {
         let migrateRefused = try ClusterFixture.runPaliadin(["migrate", "--database", database])
         #expect(migrateRefused.status != 0)
         #expect(migrateRefused.output.contains("newer than this Paliadin knows"))
+        try await ClusterFixture.dropDatabase(database)
     }
 
     @Test("a bad database URL is a clear error that never shows the password")
