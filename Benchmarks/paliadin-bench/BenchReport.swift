@@ -32,10 +32,15 @@ struct BenchReport: Codable, Sendable {
         func add(_ figure: String, _ value: Double, _ unit: String, _ target: String, _ met: Bool, decimals: Int = 3) {
             targets.append(Target(figure: figure, measured: Self.format(value, decimals) + unit, target: target, met: met))
         }
-        if let c1 = ttft.first(where: { $0.concurrency == 1 && $0.chunks == 200 && $0.firstChunkDelayMS == 0 }) {
+        if let c1 = ttft.first(where: { $0.concurrency == 1 && $0.chunks == 200 && $0.firstChunkDelayMS == 0 && !$0.oneRequest }) {
             add("added time to first content, concurrency 1, p50", c1.addedTTFTP50, " ms", "≤ 0.3 ms", c1.addedTTFTP50 <= 0.3)
             add("added time to first content, concurrency 1, p99", c1.addedTTFTP99, " ms", "≤ 2 ms", c1.addedTTFTP99 <= 2)
             add("added time to first content, 200 chunks, p50 (issue 2)", c1.addedTTFTP50, " ms", "< 1 ms", c1.addedTTFTP50 < 1)
+        }
+        if let single = ttft.first(where: { $0.oneRequest }) {
+            add(
+                "added time to first content, 200 chunks, p50, one request (POST answered with the stream)", single.addedTTFTP50, " ms",
+                "< 1 ms (issue 2, if this path counts)", single.addedTTFTP50 < 1)
         }
         if let c64 = ttft.first(where: { $0.concurrency == 64 }) {
             add("added time to first content, concurrency 64, p50", c64.addedTTFTP50, " ms", "≤ 1 ms", c64.addedTTFTP50 <= 1)

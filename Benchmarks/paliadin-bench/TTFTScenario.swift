@@ -12,12 +12,16 @@ enum TTFTScenario {
         var warmupPerWorker: Int
         /// Tag turns so the mock's first-content write can be matched to its arrival.
         var relay: Bool
+        /// Through Paliadin in one request (a POST answered with the stream) instead of POST then GET.
+        var oneRequest = false
     }
 
     /// The figures of one case (ms).
     struct Result: Codable, Sendable {
         var name: String
         var concurrency: Int
+        /// Through Paliadin in one request (POST answered with the stream).
+        var oneRequest: Bool
         var chunks: Int
         var firstChunkDelayMS: Double
         var turnsPerPath: Int
@@ -47,6 +51,9 @@ enum TTFTScenario {
         return [
             Case(name: "200 chunks, burst, concurrency 1", concurrency: 1, script: burst, pairsPerWorker: single, warmupPerWorker: 30, relay: true),
             Case(name: "200 chunks, burst, concurrency 64", concurrency: 64, script: burst, pairsPerWorker: quick ? 5 : 20, warmupPerWorker: 2, relay: false),
+            Case(
+                name: "200 chunks, burst, concurrency 1, one request (POST answered with the stream)", concurrency: 1, script: burst,
+                pairsPerWorker: single, warmupPerWorker: 30, relay: true, oneRequest: true),
             Case(name: "1 chunk, concurrency 1", concurrency: 1, script: MockScript(chunks: 1), pairsPerWorker: single, warmupPerWorker: 10, relay: true),
             Case(
                 name: "200 chunks, first after 20 ms, concurrency 1", concurrency: 1, script: MockScript(chunks: 200, firstMS: 20),
@@ -75,7 +82,7 @@ enum TTFTScenario {
         let directTotal = Summary(okDirect.map(\.total))
         let throughTotal = Summary(okThrough.map(\.total))
         return Result(
-            name: testCase.name, concurrency: testCase.concurrency, chunks: testCase.script.chunks,
+            name: testCase.name, concurrency: testCase.concurrency, oneRequest: testCase.oneRequest, chunks: testCase.script.chunks,
             firstChunkDelayMS: testCase.script.firstMS, turnsPerPath: direct.count,
             directTTFT: directTTFT, throughTTFT: throughTTFT,
             addedTTFTP50: throughTTFT.p50 - directTTFT.p50, addedTTFTP99: throughTTFT.p99 - directTTFT.p99,
@@ -108,11 +115,16 @@ enum TTFTScenario {
             var d: TurnResult
             var t: TurnResult
             do {
+                let throughTurn = {
+                    testCase.oneRequest
+                        ? driver.throughOneRequest(message: throughScript.message, session: context.freshSession())
+                        : driver.through(message: throughScript.message, session: context.freshSession())
+                }
                 if (index + worker) % 2 == 0 {
                     d = try await driver.direct(message: directScript.message).get()
-                    t = try await driver.through(message: throughScript.message, session: context.freshSession()).get()
+                    t = try await throughTurn().get()
                 } else {
-                    t = try await driver.through(message: throughScript.message, session: context.freshSession()).get()
+                    t = try await throughTurn().get()
                     d = try await driver.direct(message: directScript.message).get()
                 }
             } catch {

@@ -65,6 +65,25 @@ final class TurnDriver: Sendable {
         }
     }
 
+    /// A turn through Paliadin in one request: `POST /api/paliadin/turn` with
+    /// `Accept: text/event-stream`, whose answer is the turn's stream, read to the `end` event.
+    func throughOneRequest(message: String, session: String) -> EventLoopFuture<TurnResult> {
+        eventLoop.flatSubmit {
+            let start = BenchClock.now()
+            let body = ByteBuffer(string: #"{"user_message":"\#(message)","session_id":"\#(session)"}"#)
+            return self.exchange(.paliadin) { connection in
+                connection.send(
+                    method: .POST, uri: "/api/paliadin/turn", body: body, contentType: "application/json", reading: .stream(.paliadin))
+            }.map { record in
+                var result = TurnResult(start: start)
+                result.take(record)
+                // The answer's head is where the two-request path has its POST answer.
+                result.postAnswered = record.head
+                return result
+            }
+        }
+    }
+
     /// Only `POST /api/paliadin/turn` (the stream is not opened).
     func post(message: String, session: String) -> EventLoopFuture<TurnResult> {
         eventLoop.flatSubmit {
