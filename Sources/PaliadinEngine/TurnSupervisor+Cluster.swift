@@ -34,7 +34,7 @@ extension TurnSupervisor {
                 let running = hub.runningTurnIDs
                 if !running.isEmpty {
                     for turnID in try await cluster.store.turnsToStop(among: running) {
-                        stopLocally(turnID)
+                        cancel(turnID)
                     }
                 }
                 if clock.now - since >= cluster.instanceTimeout {
@@ -58,7 +58,7 @@ extension TurnSupervisor {
                 case .events(let turnID, _):
                     signals.signal(turnID)
                 case .stopRequested(let turnID):
-                    self?.stopLocally(turnID)
+                    self?.cancel(turnID)
                 case .listening:
                     // Whatever was said while nobody listened: readers look at the store again.
                     signals.signalAll()
@@ -89,10 +89,5 @@ extension TurnSupervisor {
             logger.warning("closed turns of an instance that stopped answering", metadata: ["count": "\(closed.count)"])
             for turnID in closed { signals.signal(turnID) }
         }
-    }
-
-    /// Stops a turn if it runs here, as `cancelled`.
-    func stopLocally(_ turnID: TurnID) {
-        hub.entry(for: turnID)?.control.stop(.cancelled)
     }
 }

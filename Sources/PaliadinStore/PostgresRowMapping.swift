@@ -55,9 +55,4 @@ enum PostgresRowMapping {
     static func millis(_ date: Date) -> Date {
         Date(timeIntervalSince1970: Double(Int64((date.timeIntervalSince1970 * 1000).rounded())) / 1000)
     }
-
-    /// Milliseconds since 1970, as the SQLite store computes durations.
-    static func epochMillis(_ date: Date) -> Int {
-        Int((date.timeIntervalSince1970 * 1000).rounded())
-    }
 }

@@ -13,12 +13,7 @@ enum ClusterFixture {
     static func freshDatabase() async throws -> String {
         guard let serverURL, var components = URLComponents(string: serverURL) else { throw ClusterTestFailure("no PALIADIN_TEST_POSTGRES_URL") }
         let name = "paliadin_cluster_\(UUID().uuidString.prefix(8).lowercased())"
-        let configuration = PostgresConnection.Configuration(
-            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
-            password: components.password, database: String(components.path.dropFirst()), tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "cluster-tests"))
-        defer { Task { try? await connection.close() } }
-        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "cluster-tests"))
+        try await execute("CREATE DATABASE \(name)", on: serverURL)
         components.path = "/" + name
         return components.string!
     }
