@@ -62,7 +62,7 @@ public struct AnthropicMessagesBackend: ChatBackend {
             throw await Self.failure(for: response)
         }
         var state = StreamState()
-        try await ArrivedEvents.relayStream(response.body, maxLineLength: maxLineLength, events: events) { item, arrived in
+        try await ArrivedEvents.relayStream(response, maxLineLength: maxLineLength, events: events) { item, arrived in
             try interpret(item, state: &state, into: &arrived)
             return state.sawMessageStop
         }
@@ -72,27 +72,19 @@ public struct AnthropicMessagesBackend: ChatBackend {
         }
     }
 
-    /// Sends the request; maps failures to reach the server to `backend_unavailable`.
-    private func send(_ request: BackendTurnRequest) async throws -> HTTPClientResponse {
+    /// Sends the request and waits for the response head.
+    private func send(_ request: BackendTurnRequest) async throws -> UpstreamStream {
         guard let body = AnthropicRequestBody(model: model, maxTokens: maxTokens, conversation: request.messages) else {
             throw BackendFailure(code: TurnErrorCode.internalError, message: "the turn has no user message to send", retryable: false)
         }
-        var httpRequest = HTTPClientRequest(url: baseURL + "/v1/messages")
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "content-type", value: "application/json")
-        httpRequest.headers.add(name: "accept", value: "text/event-stream")
-        httpRequest.headers.add(name: "anthropic-version", value: anthropicVersion)
-        if !apiKey.isEmpty { httpRequest.headers.add(name: "x-api-key", value: apiKey) }
-        httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
-        do {
-            return try await httpClient.execute(httpRequest, timeout: headTimeout)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw BackendFailure(code: TurnErrorCode.upstreamTimeout, message: "the backend did not answer in time", retryable: true)
-        } catch {
-            try Task.checkCancellation()
-            throw BackendFailure(
-                code: TurnErrorCode.backendUnavailable, message: "could not reach the backend at \(baseURL): \(error)", retryable: true)
-        }
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "accept", value: "text/event-stream")
+        headers.add(name: "anthropic-version", value: anthropicVersion)
+        if !apiKey.isEmpty { headers.add(name: "x-api-key", value: apiKey) }
+        return try await UpstreamStream.open(
+            httpClient, url: baseURL + "/v1/messages", headers: headers, body: try JSONEncoder().encode(body), headTimeout: headTimeout,
+            baseURL: baseURL)
     }
 
     /// The failure with the API key taken out of its message, whatever put it there.
@@ -178,9 +170,9 @@ public struct AnthropicMessagesBackend: ChatBackend {
 
     /// The failure for a non-200 response: 429 and 5xx (Anthropic's 529 "overloaded" too) may
     /// pass, other 4xx will not. The message carries Anthropic's error message and `retry-after`.
-    static func failure(for response: HTTPClientResponse) async -> BackendFailure {
+    static func failure(for response: UpstreamStream) async -> BackendFailure {
         let status = response.status
-        let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+        let body = await response.collect(upTo: 64 * 1024)
         let error = (try? decoder.decode(AnthropicErrorBody.self, from: Data(body.utf8)))?.error
         let detail = error?.message ?? String(body.prefix(300))
         let retryable = status == .tooManyRequests || status.code >= 500

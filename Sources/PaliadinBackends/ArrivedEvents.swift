@@ -32,6 +32,10 @@ struct ArrivedEvents {
         return events
     }
 
+    /// How many items are decoded between two chances for other tasks to run: a burst of
+    /// thousands must not hold a thread while other turns wait for theirs.
+    static let yieldEvery = 64
+
     /// Passes on what one read held. The first content goes on as soon as it is decoded, so
     /// readers are not kept waiting while the rest of a large read is decoded; the content
     /// after it goes on joined: a burst of tokens costs two events downstream, not one per
@@ -45,11 +49,15 @@ struct ArrivedEvents {
         var arrived = ArrivedEvents()
         var sentFirstContent = false
         do {
-            for item in items {
+            for (index, item) in items.enumerated() {
                 if try interpret(item, &arrived) { break }
                 if !sentFirstContent, arrived.holdsContent {
                     sentFirstContent = true
                     for event in arrived.takeAll() { await events(event) }
+                    // Let the readers it woke (and other turns) run before the rest is decoded.
+                    await Task.yield()
+                } else if index % yieldEvery == yieldEvery - 1 {
+                    await Task.yield()
                 }
             }
         } catch {
@@ -59,12 +67,12 @@ struct ArrivedEvents {
         for event in arrived.events { await events(event) }
     }
 
-    /// Reads a streaming response body as Server-Sent Events to its end and relays each read
-    /// (see `relay`), until `interpret` says the stream is complete. A line over the
-    /// limit, or a body that breaks, becomes `upstream_error` (nothing that arrived before is
-    /// lost); cancellation stays cancellation.
+    /// Reads a streaming response body as Server-Sent Events to its end and relays what each
+    /// read of the stream brings (see `relay` and `UpstreamStream`), until `interpret` says
+    /// the stream is complete. A line over the limit, or a body that breaks, becomes
+    /// `upstream_error` (nothing that arrived before is lost); cancellation stays cancellation.
     static func relayStream(
-        _ body: HTTPClientResponse.Body, maxLineLength: Int, events: @Sendable (BackendEvent) async -> Void,
+        _ body: UpstreamStream, maxLineLength: Int, events: @Sendable (BackendEvent) async -> Void,
         interpret: (ServerSentEventParser.Item, inout ArrivedEvents) throws -> Bool
     ) async throws {
         var parser = ServerSentEventParser(maxLineLength: maxLineLength)
@@ -74,18 +82,27 @@ struct ArrivedEvents {
             return complete
         }
         do {
-            for try await buffer in body {
-                let items = try buffer.withUnsafeReadableBytes { try parser.feed(buffer: $0) }
+            while let reads = try await body.nextReads() {
+                var items: [ServerSentEventParser.Item] = []
+                for buffer in reads {
+                    items += try buffer.withUnsafeReadableBytes { try parser.feed(buffer: $0) }
+                }
                 try await relay(items, events: events, interpret: step)
-                if complete { return }
+                if complete {
+                    body.close()
+                    return
+                }
             }
             try await relay(parser.finish(), events: events, interpret: step)
         } catch let failure as BackendFailure {
+            body.close()
             throw failure
         } catch let error as ServerSentEventParser.LineTooLong {
+            body.close()
             throw BackendFailure(
                 code: TurnErrorCode.upstreamError, message: "the backend sent a line longer than \(error.limit) bytes", retryable: false)
         } catch {
+            body.close()
             try Task.checkCancellation()
             throw BackendFailure(code: TurnErrorCode.upstreamError, message: "the backend's stream broke: \(error)", retryable: true)
         }

@@ -41,7 +41,7 @@ public struct OpenAICompatibleBackend: ChatBackend {
             throw await Self.failure(for: response)
         }
         var state = StreamState()
-        try await ArrivedEvents.relayStream(response.body, maxLineLength: maxLineLength, events: events) { item, arrived in
+        try await ArrivedEvents.relayStream(response, maxLineLength: maxLineLength, events: events) { item, arrived in
             try interpret(item, state: &state, into: &arrived)
             return state.sawDone
         }
@@ -51,24 +51,15 @@ public struct OpenAICompatibleBackend: ChatBackend {
         }
     }
 
-    /// Sends the request; maps failures to reach the server to `backend_unavailable`.
-    private func send(_ request: BackendTurnRequest) async throws -> HTTPClientResponse {
-        var httpRequest = HTTPClientRequest(url: baseURL + "/chat/completions")
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "Content-Type", value: "application/json")
-        httpRequest.headers.add(name: "Accept", value: "text/event-stream")
-        if let apiKey { httpRequest.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        let body = OpenAIRequestBody(model: model, messages: request.messages)
-        httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
-        do {
-            return try await httpClient.execute(httpRequest, timeout: headTimeout)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw BackendFailure(code: TurnErrorCode.upstreamTimeout, message: "the backend did not answer in time", retryable: true)
-        } catch {
-            try Task.checkCancellation()
-            throw BackendFailure(
-                code: TurnErrorCode.backendUnavailable, message: "could not reach the backend at \(baseURL): \(error)", retryable: true)
-        }
+    /// Sends the request and waits for the response head.
+    private func send(_ request: BackendTurnRequest) async throws -> UpstreamStream {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Accept", value: "text/event-stream")
+        if let apiKey { headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        let body = try JSONEncoder().encode(OpenAIRequestBody(model: model, messages: request.messages))
+        return try await UpstreamStream.open(
+            httpClient, url: baseURL + "/chat/completions", headers: headers, body: body, headTimeout: headTimeout, baseURL: baseURL)
     }
 
     /// What a stream has shown so far.
@@ -153,9 +144,9 @@ public struct OpenAICompatibleBackend: ChatBackend {
     }
 
     /// The failure for a non-200 response: 429 and 5xx may pass, other 4xx will not.
-    static func failure(for response: HTTPClientResponse) async -> BackendFailure {
+    static func failure(for response: UpstreamStream) async -> BackendFailure {
         let status = response.status
-        let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+        let body = await response.collect(upTo: 64 * 1024)
         let detail = (try? JSONDecoder().decode(OpenAIErrorBody.self, from: Data(body.utf8)))?.text ?? String(body.prefix(300))
         let retryable = status == .tooManyRequests || status.code >= 500
         var message = "the backend answered \(status.code) \(status.reasonPhrase)"

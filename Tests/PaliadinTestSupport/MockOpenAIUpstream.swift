@@ -10,6 +10,8 @@ import Synchronization
 /// play many parts at once:
 /// - `mock:chunks=N delay=Xms` streams `N` chunks (`t1 `, `t2 `, ...) `X` ms apart, then usage and `[DONE]`
 /// - `mock:chunks=N burst` writes the `N` chunks in one buffer, as a fast server's burst arrives
+/// - `mock:chunks=N together` writes the `N` chunks as `N` HTTP chunks in one write, as tokens
+///   that piled up in a busy server's socket arrive
 /// - `mock:status=500` (or any status) answers with that status and a JSON error
 /// - `mock:cut=K` streams `K` chunks, then drops the connection without `[DONE]`
 /// - `mock:silent` sends the response head and then nothing until the client leaves
@@ -18,7 +20,7 @@ import Synchronization
 /// - `mock:flaky=KEY` answers 500 to the first request naming `KEY`, and `Hello from the mock.` after that
 /// - `mock:answer=NAME` streams one of `cannedAnswers` (Markdown, a script injection attempt, ...)
 ///   word by word (`delay=Xms` apart)
-/// - `tag=NAME` (with any of the above) records when the first content chunk was written
+/// - `tag=NAME` (with any of the above) records when the first and the last content chunks were written
 /// - anything else: the answer `Hello from the mock.` in three chunks
 public final class MockOpenAIUpstream: Sendable {
     /// Bodies of the requests received, oldest first.
@@ -27,6 +29,9 @@ public final class MockOpenAIUpstream: Sendable {
     /// When the first content chunk of a request tagged `tag=NAME` was written, by tag.
     public func firstContentWritten(tag: String) -> ContinuousClock.Instant? { firstContent.withLock { $0[tag] } }
     private let firstContent = Mutex<[String: ContinuousClock.Instant]>([:])
+    /// When the last content chunk of a request tagged `tag=NAME` was written, by tag.
+    public func lastContentWritten(tag: String) -> ContinuousClock.Instant? { lastContent.withLock { $0[tag] } }
+    private let lastContent = Mutex<[String: ContinuousClock.Instant]>([:])
     /// `Authorization` headers of the requests received (nil when absent), oldest first.
     public var authorizations: [String?] { receivedAuthorizations.withLock { $0 } }
     private let receivedAuthorizations = Mutex<[String?]>([])
@@ -116,12 +121,18 @@ public final class MockOpenAIUpstream: Sendable {
                     var burst = ByteBuffer()
                     for text in texts { burst.writeImmutableBuffer(Self.content(text)) }
                     try await writer.write(burst)
+                case .chunks(let texts, _) where script.together:
+                    try await writer.write(contentsOf: texts.map(Self.content))
+                    if let tag = script.tag { self.lastContent.withLock { $0[tag] = ContinuousClock.now } }
                 case .chunks(let texts, let cut):
                     for (index, text) in texts.enumerated() {
                         if index > 0, script.delay > .zero { try await Task.sleep(for: script.delay) }
                         try await writer.write(Self.content(text))
                         if index == 0, let tag = script.tag {
                             self.firstContent.withLock { $0[tag] = ContinuousClock.now }
+                        }
+                        if index == texts.count - 1, let tag = script.tag {
+                            self.lastContent.withLock { $0[tag] = ContinuousClock.now }
                         }
                     }
                     if cut {
@@ -162,6 +173,7 @@ public final class MockOpenAIUpstream: Sendable {
         var delay: Duration = .zero
         var tag: String?
         var burst = false
+        var together = false
         var flakyKey: String?
 
         init(_ message: String) {
@@ -177,6 +189,7 @@ public final class MockOpenAIUpstream: Sendable {
                 case "garbage": kind = .garbage
                 case "tag": tag = value
                 case "burst": burst = true
+                case "together": together = true
                 case "flaky": flakyKey = value
                 case "answer":
                     let words = (MockOpenAIUpstream.cannedAnswers[value] ?? "no canned answer named \(value)")
