@@ -176,7 +176,6 @@ extension UpstreamStream {
             task?.cancel()
         }
 
-
         func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
             let waiter = state.withLock { state in
                 state.head = head
@@ -212,6 +211,8 @@ extension UpstreamStream {
             let (headWaiter, readsWaiter, paused) = state.withLock { state in
                 state.ended = true
                 state.failure = error
+                // The task holds this delegate: let go of it, so neither keeps the other alive.
+                state.task = nil
                 defer {
                     state.headWaiter = nil
                     state.readsWaiter = nil

@@ -76,7 +76,7 @@ struct OpenAICompatibleBackendTests {
             let backend = OpenAICompatibleBackend(baseURL: mockURL, model: "smollm2", apiKey: nil, httpClient: Self.client)
             let collected = Mutex<[BackendEvent]>([])
             let request = BackendTurnRequest(
-                turnID: TurnID(), userID: "u", sessionID: "s", messages: [ConversationMessage(role: .user, content: "mock:chunks=2000 together tag=held")],
+                turnID: TurnID(), userID: "u", sessionID: "s", messages: [ConversationMessage(role: .user, content: "mock:chunks=500 together tag=held")],
                 conversationID: nil)
             try await backend.runTurn(request) { event in
                 let first = collected.withLock { collected in
@@ -85,19 +85,19 @@ struct OpenAICompatibleBackendTests {
                 }
                 // Hold the first token until the server has written every token, one HTTP chunk each.
                 guard first else { return }
-                for _ in 0..<2000 where upstream.lastContentWritten(tag: "held") == nil {
+                for _ in 0..<1000 where upstream.lastContentWritten(tag: "held") == nil {
                     try? await Task.sleep(for: .milliseconds(5))
                 }
             }
             return collected.withLock { $0 }
         }
         #expect(upstream.lastContentWritten(tag: "held") != nil)
-        #expect(Self.text(of: events) == MockOpenAIUpstream.chunkedAnswer(2000))
+        #expect(Self.text(of: events) == MockOpenAIUpstream.chunkedAnswer(500))
         let chunks = events.filter { if case .chunk = $0 { true } else { false } }
         #expect(events.first == .chunk("t1 "), "the first token goes on alone, at once")
         // Each read of the connection brings hundreds of HTTP chunks here; how they fall into
         // reads is up to the network, so the bound leaves room: ten times fewer events at least.
-        #expect(chunks.count < 200, "1,999 tokens that waited while the first was handled make a few events, not \(chunks.count)")
+        #expect(chunks.count < 50, "499 tokens that waited while the first was handled make a few events, not \(chunks.count)")
     }
 
     @Test("comment keep-alives become heartbeats (keep-alives that arrive together count once)")
