@@ -69,7 +69,9 @@ struct OpenAICompatibleBackendTests {
         #expect(upstream.authorizations == [nil])
     }
 
-    @Test("tokens that arrive one HTTP chunk each while the first is handled go on together: a few events, the same text")
+    @Test(
+        "tokens that arrive one HTTP chunk each while the first is handled go on together: a few events, the same text",
+        .timeLimit(.minutes(1)))
     func chunksThatWaited() async throws {
         let upstream = MockOpenAIUpstream()
         let events = try await upstream.run { mockURL in
@@ -85,9 +87,7 @@ struct OpenAICompatibleBackendTests {
                 }
                 // Hold the first token until the server has written every token, one HTTP chunk each.
                 guard first else { return }
-                for _ in 0..<1000 where upstream.lastContentWritten(tag: "held") == nil {
-                    try? await Task.sleep(for: .milliseconds(5))
-                }
+                await upstream.waitForLastContent(tag: "held")
             }
             return collected.withLock { $0 }
         }

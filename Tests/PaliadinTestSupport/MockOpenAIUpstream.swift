@@ -30,8 +30,31 @@ public final class MockOpenAIUpstream: Sendable {
     public func firstContentWritten(tag: String) -> ContinuousClock.Instant? { firstContent.withLock { $0[tag] } }
     private let firstContent = Mutex<[String: ContinuousClock.Instant]>([:])
     /// When the last content chunk of a request tagged `tag=NAME` was written, by tag.
-    public func lastContentWritten(tag: String) -> ContinuousClock.Instant? { lastContent.withLock { $0[tag] } }
-    private let lastContent = Mutex<[String: ContinuousClock.Instant]>([:])
+    public func lastContentWritten(tag: String) -> ContinuousClock.Instant? { lastContent.withLock { $0.written[tag] } }
+    /// Returns once the last content chunk of the request tagged `tag=NAME` has been written.
+    public func waitForLastContent(tag: String) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let written = lastContent.withLock { state in
+                if state.written[tag] != nil { return true }
+                state.waiters[tag, default: []].append(continuation)
+                return false
+            }
+            if written { continuation.resume() }
+        }
+    }
+    private let lastContent = Mutex(LastContent())
+    private struct LastContent {
+        var written: [String: ContinuousClock.Instant] = [:]
+        var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    }
+
+    private func recordLastContent(tag: String) {
+        let waiters = lastContent.withLock { state in
+            state.written[tag] = ContinuousClock.now
+            return state.waiters.removeValue(forKey: tag) ?? []
+        }
+        for waiter in waiters { waiter.resume() }
+    }
     /// `Authorization` headers of the requests received (nil when absent), oldest first.
     public var authorizations: [String?] { receivedAuthorizations.withLock { $0 } }
     private let receivedAuthorizations = Mutex<[String?]>([])
@@ -123,7 +146,7 @@ public final class MockOpenAIUpstream: Sendable {
                     try await writer.write(burst)
                 case .chunks(let texts, _) where script.together:
                     try await writer.write(contentsOf: texts.map(Self.content))
-                    if let tag = script.tag { self.lastContent.withLock { $0[tag] = ContinuousClock.now } }
+                    if let tag = script.tag { self.recordLastContent(tag: tag) }
                 case .chunks(let texts, let cut):
                     for (index, text) in texts.enumerated() {
                         if index > 0, script.delay > .zero { try await Task.sleep(for: script.delay) }
@@ -132,7 +155,7 @@ public final class MockOpenAIUpstream: Sendable {
                             self.firstContent.withLock { $0[tag] = ContinuousClock.now }
                         }
                         if index == texts.count - 1, let tag = script.tag {
-                            self.lastContent.withLock { $0[tag] = ContinuousClock.now }
+                            self.recordLastContent(tag: tag)
                         }
                     }
                     if cut {
