@@ -62,9 +62,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // glibc's malloc_trim, which Swift's Glibc module does not show.
+        .target(name: "CSystemAllocator"),
         .target(
             name: "PaliadinServer",
             dependencies: [
+                "CSystemAllocator",
                 "PaliadinCore",
                 "PaliadinStore",
                 "PaliadinBackends",

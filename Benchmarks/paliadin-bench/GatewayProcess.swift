@@ -28,10 +28,12 @@ final class GatewayProcess: Sendable {
         environment["PALIADIN_BACKEND_URL"] = backendURL
         environment["PALIADIN_DATABASE"] = database
         environment["PALIADIN_DEV_USER"] = "bench@localhost"
-        environment["PALIADIN_LOG_LEVEL"] = "error"
+        // PALIADIN_BENCH_LOG_LEVEL=debug shows Paliadin's log on the bench's standard error.
+        let logLevel = environment["PALIADIN_BENCH_LOG_LEVEL"]
+        environment["PALIADIN_LOG_LEVEL"] = logLevel ?? "error"
         environment["PALIADIN_BACKEND_CONNECTIONS"] = "4096"
         process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = logLevel == nil ? FileHandle.nullDevice : FileHandle.standardError
         try process.run()
     }
 

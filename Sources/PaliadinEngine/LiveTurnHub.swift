@@ -18,6 +18,7 @@ public final class LiveTurnHub: Sendable {
         var stranded: [TurnID: Entry] = [:]
         var emptyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
+        var registered = 0
     }
 
     private let state = Mutex(State())
@@ -26,7 +27,10 @@ public final class LiveTurnHub: Sendable {
 
     func register(_ turnID: TurnID, userID: String) -> Entry {
         let entry = Entry(userID: userID, log: LiveTurnLog(turnID: turnID), control: TurnControl())
-        state.withLock { $0.entries[turnID] = entry }
+        state.withLock { state in
+            state.entries[turnID] = entry
+            state.registered += 1
+        }
         return entry
     }
 
@@ -83,6 +87,9 @@ public final class LiveTurnHub: Sendable {
 
     /// How many turns run here now.
     public var count: Int { state.withLock { $0.entries.count } }
+
+    /// How many turns have started here since the process began.
+    public var startedCount: Int { state.withLock { $0.registered } }
 
     /// The turns running here.
     var runningTurnIDs: [TurnID] { state.withLock { Array($0.entries.keys) } }

@@ -29,7 +29,7 @@ public func buildApplication(
             // Room for bursts of new connections (thousands of streams opening at once); the kernel caps it at somaxconn.
             backlog: 4096),
         // Shut down in reverse order: the turns first, the database last.
-        services: database.services + [HTTPClientService(client: httpClient), supervisor],
+        services: database.services + [HTTPClientService(client: httpClient), supervisor, IdleMemoryTrimmer(hub: supervisor.hub, logger: logger)],
         logger: logger)
     app.beforeServerStarts {
         _ = database
