@@ -60,7 +60,7 @@ if ! git diff --quiet HEAD -- Sources Package.swift 2>/dev/null; then dirty=" (w
     echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -srm), $(free -m | awk '/Mem:/ {print $2}') MiB RAM"
     echo "- commit: $(git rev-parse --short HEAD)$dirty; ${swift_version}; release build"
     echo "- command: \`scripts/bench.sh${*:+ $*}\` (runs \`paliadin-bench --paliadin .build/release/paliadin --json .run/bench.json --markdown .run/bench.md${*:+ $*}\`)"
-    echo "- Paliadin: one \`paliadin serve\` child process, SQLite (WAL), every event persisted, dev mode, PALIADIN_BACKEND_CONNECTIONS=4096"
+    echo "- Paliadin: one \`paliadin serve\` child process, SQLite (WAL), every event persisted, dev mode, PALIADIN_BACKEND_CONNECTIONS=4096, no per-user limits"
     echo "- the mock upstream and the load client run in the bench process, one event loop thread each, on the same cores as Paliadin"
     echo
     cat .run/bench.md

@@ -32,6 +32,9 @@ final class GatewayProcess: Sendable {
         let logLevel = environment["PALIADIN_BENCH_LOG_LEVEL"]
         environment["PALIADIN_LOG_LEVEL"] = logLevel ?? "error"
         environment["PALIADIN_BACKEND_CONNECTIONS"] = "4096"
+        // One dev user starts thousands of turns: no per-user limits.
+        environment["PALIADIN_USER_TURNS_PER_MINUTE"] = "0"
+        environment["PALIADIN_USER_CONCURRENT_TURNS"] = "0"
         process.environment = environment
         process.standardOutput = logLevel == nil ? FileHandle.nullDevice : FileHandle.standardError
         try process.run()

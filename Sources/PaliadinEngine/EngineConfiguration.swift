@@ -12,18 +12,23 @@ public struct EngineConfiguration: Sendable {
     public var storePollInterval: Duration
     /// The most earlier exchanges loaded for a stateless backend's conversation.
     public var historyTurns: Int
+    /// How many turns one user may start per minute and run at once (none by default here;
+    /// the server applies `UserTurnLimits.serverDefault`).
+    public var userLimits: UserTurnLimits
 
     public init(
         timing: TurnTimingPolicy = TurnTimingPolicy(),
         pingInterval: Duration = .seconds(25),
         shutdownGrace: Duration = .seconds(10),
         storePollInterval: Duration = .milliseconds(250),
-        historyTurns: Int = 20
+        historyTurns: Int = 20,
+        userLimits: UserTurnLimits = .none
     ) {
         self.timing = timing
         self.pingInterval = pingInterval
         self.shutdownGrace = shutdownGrace
         self.storePollInterval = storePollInterval
         self.historyTurns = historyTurns
+        self.userLimits = userLimits
     }
 }

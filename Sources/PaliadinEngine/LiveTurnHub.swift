@@ -19,25 +19,51 @@ public final class LiveTurnHub: Sendable {
         var emptyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
         var registered = 0
+        /// Per user: turns registered plus places reserved for turns about to be.
+        var byUser: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
 
     public init() {}
 
-    func register(_ turnID: TurnID, userID: String) -> Entry {
+    /// Holds a place for a turn of `userID` about to start, when fewer than `limit` of theirs
+    /// run or are about to (always, without a limit). Register the turn with `reserved`, or
+    /// give the place back with `release(userID:)`.
+    func reserve(userID: String, limit: Int?) -> Bool {
+        state.withLock { state in
+            let current = state.byUser[userID, default: 0]
+            if let limit, current >= limit { return false }
+            state.byUser[userID] = current + 1
+            return true
+        }
+    }
+
+    /// Gives back a place `reserve` held, for a turn that will not start.
+    func release(userID: String) {
+        state.withLock { Self.decrement(&$0.byUser, userID) }
+    }
+
+    func register(_ turnID: TurnID, userID: String, reserved: Bool = false) -> Entry {
         let entry = Entry(userID: userID, log: LiveTurnLog(turnID: turnID), control: TurnControl())
         state.withLock { state in
             state.entries[turnID] = entry
             state.registered += 1
+            if !reserved { state.byUser[userID, default: 0] += 1 }
         }
         return entry
+    }
+
+    private static func decrement(_ counts: inout [String: Int], _ userID: String) {
+        guard let count = counts[userID] else { return }
+        counts[userID] = count > 1 ? count - 1 : nil
     }
 
     /// Forgets a turn that ended. With `stranded`, its complete log stays readable.
     func remove(_ turnID: TurnID, stranded: Bool = false) {
         let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             let entry = state.entries.removeValue(forKey: turnID)
+            if let entry { Self.decrement(&state.byUser, entry.userID) }
             if stranded, let entry { state.stranded[turnID] = entry }
             guard state.entries.isEmpty else { return [] }
             defer { state.emptyWaiters = [:] }
@@ -73,6 +99,7 @@ public final class LiveTurnHub: Sendable {
         let (left, woken) = state.withLock { state -> ([TurnID: Entry], [CheckedContinuation<Void, Never>]) in
             let left = state.entries
             state.entries = [:]
+            for entry in left.values { Self.decrement(&state.byUser, entry.userID) }
             defer { state.emptyWaiters = [:] }
             return (left, Array(state.emptyWaiters.values))
         }
@@ -87,6 +114,9 @@ public final class LiveTurnHub: Sendable {
 
     /// How many turns run here now.
     public var count: Int { state.withLock { $0.entries.count } }
+
+    /// How many turns of `userID` run here now (or are about to).
+    public func runningCount(of userID: String) -> Int { state.withLock { $0.byUser[userID, default: 0] } }
 
     /// How many turns have started here since the process began.
     public var startedCount: Int { state.withLock { $0.registered } }

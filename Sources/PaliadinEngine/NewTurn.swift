@@ -28,4 +28,8 @@ public enum EngineError: Error, Equatable {
     case shuttingDown
     /// The turn names a backend that is not configured.
     case unknownBackend(String)
+    /// The user started too many turns in the last minute; the next is allowed after `retryAfter`.
+    case tooManyTurnsPerMinute(limit: Int, retryAfter: Duration)
+    /// The user has this many turns running already.
+    case tooManyRunningTurns(limit: Int)
 }

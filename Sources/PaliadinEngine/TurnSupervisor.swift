@@ -28,6 +28,7 @@ public final class TurnSupervisor: Service {
     private let jobs: AsyncStream<TurnJob>
     private let jobsInput: AsyncStream<TurnJob>.Continuation
     private let accepting = Atomic<Bool>(true)
+    private let rateLimiter: TurnRateLimiter?
 
     struct TurnJob: Sendable {
         let record: TurnRecord
@@ -61,6 +62,7 @@ public final class TurnSupervisor: Service {
         self.clock = clock
         self.logger = logger
         self.writer = EventLogWriter(store: store, logger: logger)
+        self.rateLimiter = configuration.userLimits.turnsPerMinute.map { TurnRateLimiter(perMinute: $0, clock: clock) }
         (self.jobs, self.jobsInput) = AsyncStream.makeStream(of: TurnJob.self)
     }
 
@@ -78,10 +80,21 @@ public final class TurnSupervisor: Service {
         }
     }
 
-    /// Starts a turn; returns its row once it is written. Throws `EngineError.shuttingDown` during shutdown.
+    /// Starts a turn; returns its row once it is written. Throws `EngineError.shuttingDown`
+    /// during shutdown, and the `tooMany…` errors when the user is over a limit (nothing is
+    /// written then).
     public func startTurn(_ new: NewTurn) async throws -> TurnRecord {
         guard accepting.load(ordering: .relaxed) else { throw EngineError.shuttingDown }
         guard let backend = backends.backend(named: new.backendName) else { throw EngineError.unknownBackend(new.backendName ?? "") }
+        let limits = configuration.userLimits
+        guard hub.reserve(userID: new.userID, limit: limits.concurrentTurns) else {
+            throw EngineError.tooManyRunningTurns(limit: limits.concurrentTurns ?? 0)
+        }
+        // Checked after the place is held, so a refusal for running turns costs no start.
+        if let rateLimiter, let wait = rateLimiter.take(new.userID) {
+            hub.release(userID: new.userID)
+            throw EngineError.tooManyTurnsPerMinute(limit: limits.turnsPerMinute ?? 0, retryAfter: wait)
+        }
         var record = TurnRecord(
             id: TurnID(), userID: new.userID, sessionID: new.sessionID, pageOrigin: new.pageOrigin,
             contextJSON: new.context.map(PayloadCoding.encode), userMessage: new.userMessage, startedAt: Date(),
@@ -89,9 +102,16 @@ public final class TurnSupervisor: Service {
         record.instanceID = cluster?.instance.id
         // The row and the conversation so far in one trip to the database: the turn can then
         // call the backend at once, without reading the store again.
-        let past = try await store.openTurn(
-            record, historyLimit: backend.keepsConversation ? 0 : configuration.historyTurns, resumeConversation: backend.keepsConversation)
-        let entry = hub.register(record.id, userID: record.userID)
+        let past: SessionPast
+        do {
+            past = try await store.openTurn(
+                record, historyLimit: backend.keepsConversation ? 0 : configuration.historyTurns,
+                resumeConversation: backend.keepsConversation)
+        } catch {
+            hub.release(userID: new.userID)
+            throw error
+        }
+        let entry = hub.register(record.id, userID: record.userID, reserved: true)
         let job = TurnJob(record: record, turn: new, backend: backend, past: past, entry: entry)
         if case .terminated = jobsInput.yield(job) {
             // Shutdown began between the check above and now: close the row without running

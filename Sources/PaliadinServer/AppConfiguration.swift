@@ -30,12 +30,24 @@ public struct AppConfiguration: Sendable {
     public var apiKey: String?
     /// Users who may use the assistant (ids or emails, compared case-insensitively for emails).
     public var owners: Set<String> = []
+    /// Reverse proxies whose `proxyUserHeader` names the user. The header of any other
+    /// peer is ignored.
+    public var trustedProxies: [AddressRange] = []
+    /// The header in which a trusted proxy names the signed-in user.
+    public var proxyUserHeader = "X-Forwarded-User"
+    /// The key the host app signs session tokens with (HS256, at least 32 bytes). Without
+    /// it, session tokens are not accepted. Never logged.
+    public var sessionKey: String?
+    /// When set, session tokens must carry this issuer (`iss`).
+    public var sessionIssuer: String?
+    /// When set, session tokens must list this audience (`aud`).
+    public var sessionAudience: String?
     /// Dev mode: requests from loopback without credentials act as this user (an owner).
     public var devUser: String?
     /// When false none of the assistant's routes exist.
     public var enabled = true
-    /// Turn engine settings (timing rules, keep-alive, shutdown grace).
-    public var engine = EngineConfiguration()
+    /// Turn engine settings (timing rules, keep-alive, shutdown grace, per-user limits).
+    public var engine = EngineConfiguration(userLimits: .serverDefault)
     /// When a turn still pending is reported `lost` by `recover`.
     public var recoveryGiveUp: Duration = .seconds(12 * 60)
     /// Largest accepted request body.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
 import Logging
@@ -21,7 +22,11 @@ public func buildApplication(
         store: store, backends: backends,
         conversation: ConversationBuilder(systemPrompt: configuration.systemPrompt, historyBudget: configuration.historyBudget),
         configuration: configuration.engine, cluster: database.cluster(configuration), logger: logger)
-    let router = try buildRouter(configuration, store: store, supervisor: supervisor)
+    var sessions: SessionTokenVerifier?
+    if let key = configuration.sessionKey {
+        sessions = try await SessionTokenVerifier(key: key, issuer: configuration.sessionIssuer, audience: configuration.sessionAudience)
+    }
+    let router = try buildRouter(configuration, store: store, supervisor: supervisor, sessions: sessions)
     var app = Application(
         router: router,
         configuration: .init(
@@ -40,16 +45,24 @@ public func buildApplication(
 }
 
 /// The routes of DESIGN.md §2. With `enabled` false none of them exist.
-func buildRouter(_ configuration: AppConfiguration, store: any TurnStore, supervisor: TurnSupervisor) throws -> Router<PaliadinRequestContext> {
+func buildRouter(
+    _ configuration: AppConfiguration, store: any TurnStore, supervisor: TurnSupervisor, sessions: SessionTokenVerifier?
+) throws -> Router<PaliadinRequestContext> {
     let router = Router(context: PaliadinRequestContext.self)
     guard configuration.enabled else { return router }
     let pages = PageController(assets: try AssetLibrary(), embedOrigins: configuration.embedOrigins)
     pages.addAssetRoutes(to: router)
+    let authenticator = PaliadinAuthenticator(
+        store: store, devUser: configuration.devUser, trustedProxies: configuration.trustedProxies,
+        proxyUserHeader: HTTPField.Name(configuration.proxyUserHeader) ?? HTTPField.Name("X-Forwarded-User")!, sessions: sessions)
     let gated = router.group()
+        .add(middleware: authenticator)
         .add(middleware: CrossSiteGuard())
-        .add(middleware: PaliadinAuthenticator(store: store, devUser: configuration.devUser))
         .add(middleware: OwnerGate(owners: configuration.effectiveOwners))
     pages.addPageRoutes(to: gated)
+    if let sessions {
+        SessionController(sessions: sessions, owners: configuration.effectiveOwners).addRoutes(to: router, gated: gated)
+    }
     TurnController(
         supervisor: supervisor, store: store, configuration: configuration,
         recovery: RecoveryRule(giveUpAfter: configuration.recoveryGiveUp)

@@ -5,12 +5,18 @@ import Hummingbird
 /// a page elsewhere must not start, cancel or reset turns with the user's credentials
 /// (a form or `fetch` with `text/plain` needs no CORS preflight). Browsers send `Origin` on
 /// every such request and `Sec-Fetch-Site` on all of them; other clients send neither.
+/// A caller signed in by the session cookie is a browser, which sends the cookie by itself:
+/// such a request must show an `Origin`, and it must be this server's.
+/// Runs after the authenticator, so it knows how the caller signed in.
 struct CrossSiteGuard: RouterMiddleware {
     typealias Context = PaliadinRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.method != .get, request.method != .head, Self.isCrossSite(request) {
-            throw APIError(.forbidden, "cross-site request refused")
+        if request.method != .get, request.method != .head {
+            if Self.isCrossSite(request) { throw APIError(.forbidden, "cross-site request refused") }
+            if context.identity?.credential == .sessionCookie, request.headers[HTTPField.Name("Origin")!] == nil {
+                throw APIError(.forbidden, "a request signed in by cookie must carry its Origin")
+            }
         }
         return try await next(request, context)
     }

@@ -54,6 +54,11 @@ public enum SettingValue {
         return "\(scheme)://\(host.lowercased())\(port)"
     }
 
+    /// True for a valid HTTP header name (letters, digits and `!#$%&'*+-.^_`|~`).
+    public static func headerName(_ text: String) -> Bool {
+        !text.isEmpty && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "!#$%&'*+-.^_`|~".unicodeScalars.contains($0)) }
+    }
+
     /// A comma-separated list, blanks dropped.
     public static func list(_ text: String) -> [String] {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -55,6 +55,15 @@ struct TurnController {
                     backendName: body.backend.flatMap { $0.isEmpty ? nil : $0 }))
         } catch EngineError.shuttingDown {
             throw APIError(.serviceUnavailable, "Paliadin is shutting down; try again shortly", headers: [.retryAfter: "5"])
+        } catch EngineError.tooManyTurnsPerMinute(let limit, let wait) {
+            let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+            throw APIError(
+                .tooManyRequests, "too many turns: at most \(limit) a minute; try again in \(seconds) s",
+                headers: [.retryAfter: String(seconds)])
+        } catch EngineError.tooManyRunningTurns(let limit) {
+            throw APIError(
+                .tooManyRequests, "too many turns running: at most \(limit) at once; wait for one to end",
+                headers: [.retryAfter: "2"])
         } catch EngineError.unknownBackend(let name) {
             throw APIError(
                 .badRequest, "unknown backend '\(name.prefix(100))'; configured: \(supervisor.backends.names.joined(separator: ", "))")

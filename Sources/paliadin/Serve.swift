@@ -54,6 +54,29 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Comma-separated user ids or emails allowed to use the assistant. [env PALIADIN_OWNERS]")
     var owners: String?
 
+    @Option(
+        help: """
+            Comma-separated addresses or CIDR blocks (10.0.0.0/8, ::1) of reverse proxies whose user header is believed; \
+            the header from any other peer is ignored. [env PALIADIN_TRUSTED_PROXIES, default none]
+            """)
+    var trustedProxies: String?
+
+    @Option(help: "Header in which a trusted proxy names the signed-in user. [env PALIADIN_PROXY_USER_HEADER, default X-Forwarded-User]")
+    var proxyUserHeader: String?
+
+    @Option(
+        help: """
+            Key the host app signs session tokens with (JWT, HS256, at least 32 bytes); browsers sign in at \
+            /paliadin/session?token=…. Prefer the environment variable. [env PALIADIN_SESSION_KEY, default none: no session tokens]
+            """)
+    var sessionKey: String?
+
+    @Option(help: "When set, session tokens must carry this issuer (iss). [env PALIADIN_SESSION_ISSUER]")
+    var sessionIssuer: String?
+
+    @Option(help: "When set, session tokens must list this audience (aud). [env PALIADIN_SESSION_AUDIENCE]")
+    var sessionAudience: String?
+
     @Option(help: "Dev mode: requests from loopback without credentials act as this user, who is an owner. [env PALIADIN_DEV_USER]")
     var devUser: String?
 
@@ -80,6 +103,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "A turn pending this long is reported 'lost' by recover. [env PALIADIN_RECOVER_GIVE_UP, default 12m]")
     var recoverGiveUp: String?
+
+    @Option(help: "Turns one user may start per minute (429 with Retry-After beyond); 0: no limit. [env PALIADIN_USER_TURNS_PER_MINUTE, default 30]")
+    var userTurnsPerMinute: String?
+
+    @Option(help: "Turns of one user running at once (429 beyond); 0: no limit. [env PALIADIN_USER_CONCURRENT_TURNS, default 4]")
+    var userConcurrentTurns: String?
 
     @Option(help: "Largest accepted request body in bytes. [env PALIADIN_MAX_BODY, default 65536]")
     var maxBody: String?
@@ -117,6 +146,7 @@ struct Serve: AsyncParsableCommand {
             banner += "Dev mode: requests from this machine act as \(devUser); no login needed.\n"
         } else {
             banner += "Log in with a bearer token: paliadin token create --user EMAIL\n"
+            if configuration.sessionKey != nil { banner += "Browsers sign in at \(base)/paliadin/session?token=<token signed by your app>\n" }
         }
         // Written straight to the file descriptor, so it shows at once even when stdout is a pipe.
         FileHandle.standardOutput.write(Data(banner.utf8))
@@ -164,6 +194,24 @@ struct SettingSource {
         }
         configuration.apiKey = value(flags.apiKey, "PALIADIN_API_KEY")
         if let owners = value(flags.owners, "PALIADIN_OWNERS") { configuration.owners = Set(SettingValue.list(owners)) }
+        if let proxies = value(flags.trustedProxies, "PALIADIN_TRUSTED_PROXIES") {
+            configuration.trustedProxies = try SettingValue.list(proxies).map { text in
+                guard let range = AddressRange(text) else {
+                    throw ValidationError("trusted proxies must be IP addresses or CIDR blocks (10.0.0.0/8), got '\(text)'")
+                }
+                return range
+            }
+        }
+        if let header = value(flags.proxyUserHeader, "PALIADIN_PROXY_USER_HEADER") {
+            guard SettingValue.headerName(header) else { throw ValidationError("proxy user header must be a header name, got '\(header)'") }
+            configuration.proxyUserHeader = header
+        }
+        if let key = value(flags.sessionKey, "PALIADIN_SESSION_KEY") {
+            guard key.utf8.count >= SessionTokenVerifier.minimumKeyBytes else { throw ValidationError(SessionTokenVerifier.ShortKey().description) }
+            configuration.sessionKey = key
+        }
+        configuration.sessionIssuer = value(flags.sessionIssuer, "PALIADIN_SESSION_ISSUER")
+        configuration.sessionAudience = value(flags.sessionAudience, "PALIADIN_SESSION_AUDIENCE")
         configuration.devUser = value(flags.devUser, "PALIADIN_DEV_USER")
         if let enabled = value(flags.enabled, "PALIADIN_ENABLED") {
             guard let flag = SettingValue.bool(enabled) else { throw ValidationError("enabled must be true or false, got '\(enabled)'") }
@@ -177,6 +225,14 @@ struct SettingSource {
         try duration(flags.pingInterval, "PALIADIN_PING_INTERVAL") { configuration.engine.pingInterval = $0 }
         try duration(flags.shutdownGrace, "PALIADIN_SHUTDOWN_GRACE") { configuration.engine.shutdownGrace = $0 }
         try duration(flags.recoverGiveUp, "PALIADIN_RECOVER_GIVE_UP") { configuration.recoveryGiveUp = $0 }
+        if let rate = value(flags.userTurnsPerMinute, "PALIADIN_USER_TURNS_PER_MINUTE") {
+            guard let count = Int(rate), count >= 0 else { throw ValidationError("user turns per minute must be a number (0: no limit), got '\(rate)'") }
+            configuration.engine.userLimits.turnsPerMinute = count == 0 ? nil : count
+        }
+        if let running = value(flags.userConcurrentTurns, "PALIADIN_USER_CONCURRENT_TURNS") {
+            guard let count = Int(running), count >= 0 else { throw ValidationError("user concurrent turns must be a number (0: no limit), got '\(running)'") }
+            configuration.engine.userLimits.concurrentTurns = count == 0 ? nil : count
+        }
         if let maxBody = value(flags.maxBody, "PALIADIN_MAX_BODY") {
             guard let bytes = Int(maxBody), bytes > 0 else { throw ValidationError("max body must be a positive number of bytes") }
             configuration.maxBodyBytes = bytes

@@ -48,6 +48,8 @@ final class PaliadinProcess {
         environment["PALIADIN_INSTANCE_TIMEOUT"] = "2s"
         environment["PALIADIN_SHUTDOWN_GRACE"] = "1s"
         environment["PALIADIN_LOG_LEVEL"] = "debug"
+        environment["PALIADIN_USER_TURNS_PER_MINUTE"] = "0"
+        environment["PALIADIN_USER_CONCURRENT_TURNS"] = "0"
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         process.standardOutput = log

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PaliadinServer
 import PaliadinCore
+import PaliadinEngine
 import PaliadinStore
 import PaliadinTestSupport
 import Testing
@@ -360,6 +361,35 @@ struct RouteTests {
             #expect((stats["by_day"] as? [[String: Any]])?.count == 1)
             let turns = try await client.request(.GET, "/api/admin/paliadin/turns", token: harness.ownerToken).array
             #expect(turns.map { $0["turn_id"] as? String } == [bad, good])
+        }
+    }
+}
+
+@Suite("Per-user limits over HTTP")
+struct UserLimitRouteTests {
+    @Test("over the rate: 429 with Retry-After and a clear message; over the running turns: 429; another user goes on")
+    func tooMany() async throws {
+        try await TestHarness.withLiveServer(configure: {
+            $0.engine.userLimits = UserTurnLimits(turnsPerMinute: 2, concurrentTurns: nil)
+        }) { harness, client in
+            let body = #"{"user_message":"mock:chunks=1"}"#
+            for _ in 0..<2 { #expect(try await client.request(.POST, "/api/paliadin/turn", token: harness.ownerToken, body: body).status == 200) }
+            let refused = try await client.request(.POST, "/api/paliadin/turn", token: harness.ownerToken, body: body)
+            #expect(refused.status == 429)
+            #expect(refused.headers["retry-after"] == "30")
+            #expect((refused.object["error"] as? String)?.contains("at most 2 a minute") == true)
+            let other = try await client.request(.POST, "/api/paliadin/turn", token: harness.otherOwnerToken, body: body)
+            #expect(other.status == 200)
+        }
+        try await TestHarness.withLiveServer(configure: {
+            $0.engine.userLimits = UserTurnLimits(turnsPerMinute: nil, concurrentTurns: 1)
+            $0.engine.shutdownGrace = .milliseconds(200)
+        }) { harness, client in
+            _ = try await client.startTurn("mock:silent")
+            let refused = try await client.request(.POST, "/api/paliadin/turn", token: harness.ownerToken, body: #"{"user_message":"hi"}"#)
+            #expect(refused.status == 429)
+            #expect(refused.headers["retry-after"] == "2")
+            #expect((refused.object["error"] as? String)?.contains("at most 1 at once") == true)
         }
     }
 }

@@ -39,4 +39,10 @@ struct SettingValueTests {
             #expect(SettingValue.origin(bad) == nil, "\(bad)")
         }
     }
+
+    @Test("header names: tokens only, so a setting cannot smuggle a second header or a value")
+    func headerNames() {
+        for good in ["X-Forwarded-User", "Remote-User", "x_user.1"] { #expect(SettingValue.headerName(good), "\(good)") }
+        for bad in ["", "X User", "X-User:", "X-User\r\nSet-Cookie", "Ünïcode"] { #expect(!SettingValue.headerName(bad), "\(bad)") }
+    }
 }

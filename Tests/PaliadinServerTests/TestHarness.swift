@@ -48,6 +48,8 @@ struct TestHarness {
         configuration.databasePath = FileManager.default.temporaryDirectory
             .appendingPathComponent("paliadin-test-\(UUID().uuidString)").appendingPathComponent("paliadin.sqlite").path
         configuration.owners = [owner, otherOwner]
+        // Tests start many turns quickly as one user; the limit tests turn limits back on.
+        configuration.engine.userLimits = .none
         configuration.engine.timing = TurnTimingPolicy(
             silenceLimit: .seconds(5), thinkingInterval: .seconds(1), streamingDeadline: .seconds(60), oneShotDeadline: .seconds(60))
         configure(&configuration)

@@ -8,6 +8,9 @@ The mock's behaviour is chosen by the message typed (see MockOpenAIUpstream). Ea
 saves a screenshot of the page it ends on in ARTIFACTS_DIR (named FAILED-... when it failed).
 Exits non-zero at the first failure. UI_SCENARIOS=name,name runs only those (names below).
 """
+import base64
+import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -39,9 +42,27 @@ HOST_PAGE = f"""<!doctype html>
 </body></html>"""
 
 
+# A host app that signs a session token for its signed-in user (PALIADIN_SESSION_KEY, shared
+# with Paliadin by scripts/browser-tests.sh) and hands it to the widget.
+SESSION_KEY = os.environ.get("PALIADIN_SESSION_KEY", "")
+SIGNED_USER = os.environ.get("UI_SIGNED_USER", "")
+
+
+def session_token(user, lifetime=600):
+    def part(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    signing_input = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(
+        json.dumps({"sub": user, "exp": int(time.time()) + lifetime}).encode())
+    signature = hmac.new(SESSION_KEY.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + part(signature)
+
+
 class HostPage(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = HOST_PAGE.encode()
+        page = HOST_PAGE
+        if self.path.startswith("/signed.html"):
+            page = HOST_PAGE.replace(" async ", f' async data-session-token="{session_token(SIGNED_USER)}" ')
+        body = page.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         # A strict policy, as a careful host app has: the widget must work under it.
@@ -409,6 +430,26 @@ def widget():
     context = json.loads(row["context_json"])
     assert row["page_origin"] == host_origin + "/orders/77", row["page_origin"]
     assert (context["path"], context["title"]) == ("/orders/77", "Order 77 - Example Shop"), context
+    driver.switch_to.default_content()
+
+
+@scenario("widget-signed-in")
+def widget_signed_in():
+    # The host app signs its user in through the widget: the turn is that user's, not the dev user's.
+    assert SESSION_KEY and SIGNED_USER, "scripts/browser-tests.sh sets PALIADIN_SESSION_KEY and UI_SIGNED_USER"
+    driver.switch_to.default_content()
+    driver.get(host_origin + "/signed.html")
+    wait_until("the widget", lambda: driver.execute_script("return !!document.querySelector('#paliadin-widget')"))
+    driver.execute_script("document.querySelector('#paliadin-widget').shadowRoot.querySelector('.launcher').click()")
+    frame = driver.execute_script("return document.querySelector('#paliadin-widget').shadowRoot.querySelector('iframe')")
+    driver.switch_to.frame(frame)
+    wait_until("the chat in the drawer", lambda: find("[data-testid=send]").is_enabled())
+    assert "token=" not in driver.current_url, "the token left the address after sign-in"
+    turn = ask("who am I?")
+    wait_until("the answer", lambda: idle() and answer_text() == "Hello from the mock.")
+    assert stored_row(turn)["user_id"] == SIGNED_USER, stored_row(turn)["user_id"]
+    cookie = driver.get_cookie("paliadin_session")
+    assert cookie and cookie["httpOnly"], cookie
     driver.switch_to.default_content()
 
 

@@ -1,7 +1,8 @@
 // Paliadin drop-in widget. One tag on any page of the host app:
 //
 //   <script src="https://paliadin.example.com/paliadin/widget.js" async
-//           data-context='{"plan":"pro"}' data-title="Help"></script>
+//           data-context='{"plan":"pro"}' data-title="Help"
+//           data-session-token="<JWT your server signed for this user>"></script>
 //
 // It adds a launcher button (bottom-right) that opens a drawer with the chat page in an
 // iframe served by Paliadin itself, so the chat's requests stay same-origin with Paliadin.
@@ -29,7 +30,13 @@
     [...document.scripts].find((s) => /\/paliadin\/widget\.js([?#]|$)/.test(s.src));
   if (!script || !script.src) return;
   const base = new URL(script.src, location.href);
-  const chatUrl = new URL(`/paliadin?embed=1&host=${encodeURIComponent(location.origin)}`, base).href;
+  const chatPath = `/paliadin?embed=1&host=${encodeURIComponent(location.origin)}`;
+  // A session token the host app signed for this user (data-session-token): the drawer
+  // signs in with it first (Paliadin keeps it in its own HttpOnly cookie), then shows the chat.
+  const sessionToken = script.dataset.sessionToken;
+  const chatUrl = new URL(sessionToken
+    ? `/paliadin/session?token=${encodeURIComponent(sessionToken)}&next=${encodeURIComponent(chatPath)}`
+    : chatPath, base).href;
   const drawerTitle = (script.dataset.title || 'Paliadin').slice(0, 80);
 
   // What the host page supplied, kept only while it fits the size bound.
