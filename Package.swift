@@ -123,6 +123,7 @@ let package = Package(
                 "PaliadinCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/PaliadinTestSupport",
             swiftSettings: swiftSettings

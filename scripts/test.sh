@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: every test. Swift Testing suites (unit, store, routes, live SSE against an
 # in-process mock upstream), the web UI in headless Chromium against the mock upstream, the
-# PostgreSQL store and several instances on a private PostgreSQL, the CLI agent backend over a
+# HTTP API against its OpenAPI document (Schemathesis), the PostgreSQL store and several instances on a private PostgreSQL, the CLI agent backend over a
 # real local sshd, then
 # an end-to-end turn and the chat page against the real local model.
 set -euo pipefail
@@ -19,6 +19,9 @@ swift test
 
 echo "[test] the web UI in headless Chromium (screenshots: .run/browser/)"
 bash scripts/browser-tests.sh
+
+echo "[test] the HTTP API against its OpenAPI document (Schemathesis)"
+bash scripts/api-fuzz.sh
 
 echo "[test] PostgreSQL: the store suite, and two instances sharing one database"
 bash scripts/cluster-test.sh

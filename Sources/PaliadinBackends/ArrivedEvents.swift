@@ -2,15 +2,19 @@ import AsyncHTTPClient
 import PaliadinCore
 
 /// The backend events found in one read from a streaming backend, in order: adjacent content
-/// joined into one chunk, adjacent heartbeats made one.
+/// joined into one chunk (up to `maxJoinedBytes`), adjacent heartbeats made one.
 struct ArrivedEvents {
     private(set) var events: [BackendEvent] = []
+
+    /// The most text joined into one chunk: a fast backend's burst becomes a few events, not
+    /// one event of megabytes that every reader, row and SSE line would have to hold at once.
+    static let maxJoinedBytes = 64 * 1024
 
     mutating func append(_ event: BackendEvent) {
         switch (event, events.last) {
         case (.heartbeat, .heartbeat?):
             return
-        case (.chunk(let text), .chunk(var joined)?):
+        case (.chunk(let text), .chunk(var joined)?) where joined.utf8.count + text.utf8.count <= Self.maxJoinedBytes:
             // Taken out of the array first, so the text is appended in place (a read can hold
             // thousands of tiny chunks).
             events.removeLast()

@@ -63,6 +63,10 @@ public struct AppConfiguration: Sendable {
     /// `frame-ancestors`.
     public var embedOrigins: [String] = []
 
+    /// Origins (`https://tools.example.com`) of pages that may call the API with a bearer
+    /// token (CORS). Cookies never travel on those requests.
+    public var corsOrigins: [String] = []
+
     public init() {}
 
     /// True when the database is a PostgreSQL URL rather than a SQLite file.

@@ -50,6 +50,7 @@ func buildRouter(
 ) throws -> Router<PaliadinRequestContext> {
     let router = Router(context: PaliadinRequestContext.self)
     guard configuration.enabled else { return router }
+    if !configuration.corsOrigins.isEmpty { router.add(middleware: CORSPolicy(origins: Set(configuration.corsOrigins))) }
     let pages = PageController(assets: try AssetLibrary(), embedOrigins: configuration.embedOrigins)
     pages.addAssetRoutes(to: router)
     let authenticator = PaliadinAuthenticator(
@@ -57,7 +58,7 @@ func buildRouter(
         proxyUserHeader: HTTPField.Name(configuration.proxyUserHeader) ?? HTTPField.Name("X-Forwarded-User")!, sessions: sessions)
     let gated = router.group()
         .add(middleware: authenticator)
-        .add(middleware: CrossSiteGuard())
+        .add(middleware: CrossSiteGuard(corsOrigins: Set(configuration.corsOrigins)))
         .add(middleware: OwnerGate(owners: configuration.effectiveOwners))
     pages.addPageRoutes(to: gated)
     if let sessions {

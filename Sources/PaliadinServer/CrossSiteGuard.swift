@@ -8,17 +8,29 @@ import Hummingbird
 /// A caller signed in by the session cookie is a browser, which sends the cookie by itself:
 /// such a request must show an `Origin`, and it must be this server's.
 /// Runs after the authenticator, so it knows how the caller signed in.
+/// Pages on the origins listed for CORS may change things too, but only with a credential
+/// in `Authorization`, which a browser never adds by itself.
 struct CrossSiteGuard: RouterMiddleware {
     typealias Context = PaliadinRequestContext
+    /// `PALIADIN_CORS_ORIGINS`, normalised.
+    var corsOrigins: Set<String> = []
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method != .get, request.method != .head {
-            if Self.isCrossSite(request) { throw APIError(.forbidden, "cross-site request refused") }
+            if Self.isCrossSite(request), !isAllowedCORSCaller(request, context: context) {
+                throw APIError(.forbidden, "cross-site request refused")
+            }
             if context.identity?.credential == .sessionCookie, request.headers[HTTPField.Name("Origin")!] == nil {
                 throw APIError(.forbidden, "a request signed in by cookie must carry its Origin")
             }
         }
         return try await next(request, context)
+    }
+
+    /// A listed origin whose request names its caller in `Authorization`.
+    func isAllowedCORSCaller(_ request: Request, context: Context) -> Bool {
+        guard let origin = request.headers[HTTPField.Name("Origin")!]?.lowercased(), corsOrigins.contains(origin) else { return false }
+        return context.identity?.credential == .apiToken || context.identity?.credential == .sessionBearer
     }
 
     static func isCrossSite(_ request: Request) -> Bool {

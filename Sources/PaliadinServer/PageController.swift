@@ -9,19 +9,22 @@ struct PageController {
     /// Origins whose pages may frame the chat page (the widget's drawer); see `AppConfiguration.embedOrigins`.
     let embedOrigins: [String]
 
-    /// Pages hold the user's data: they sit behind the owner gate. The chat page may be
+    /// Pages hold the user's data, and the API document describes routes that exist only
+    /// for owners: they sit behind the owner gate. The chat page may be
     /// framed by Paliadin itself and the configured origins; the dashboard by no one.
     func addPageRoutes(to router: RouterGroup<Context>) {
         let chatAncestors = (["'self'"] + embedOrigins).joined(separator: " ")
         router.get("paliadin") { request, _ in try page("chat.html", for: request, frameAncestors: chatAncestors) }
         router.get("admin/paliadin") { request, _ in try page("admin.html", for: request, frameAncestors: "'none'") }
+        router.get("api/paliadin/openapi.json") { request, _ in try file("openapi.json", for: request) }
     }
 
     /// Scripts and styles hold no data: anyone may load them.
     func addAssetRoutes(to router: Router<Context>) {
         router.get("paliadin/widget.js") { request, _ in try file("widget.js", for: request) }
         router.get("paliadin/assets/{name}") { request, context in
-            guard let name = context.parameters.get("name"), !name.hasSuffix(".html") else { throw APIError.notFound }
+            // Pages and the API document sit behind the owner gate.
+            guard let name = context.parameters.get("name"), !name.hasSuffix(".html"), !name.hasSuffix(".json") else { throw APIError.notFound }
             return try file(name, for: request)
         }
     }

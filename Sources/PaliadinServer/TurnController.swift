@@ -31,6 +31,7 @@ struct TurnController {
     @Sendable func startTurn(request: Request, context: Context) async throws -> Response {
         let user = try context.requireIdentity()
         let body = try await decodeBody(request)
+        if let field = body.fieldWithNUL { throw APIError(.badRequest, "\(field) must not contain NUL characters") }
         guard let message = body.userMessage, !message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw APIError(.badRequest, "user_message required")
         }

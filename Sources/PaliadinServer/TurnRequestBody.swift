@@ -16,6 +16,15 @@ struct TurnRequestBody: Decodable {
         case context, backend
     }
 
+    /// The first text field holding a NUL character: valid JSON, but no database text column
+    /// (PostgreSQL's included) can keep it, so the request is refused instead.
+    var fieldWithNUL: String? {
+        let fields: [(String, String?)] = [
+            ("user_message", userMessage), ("session_id", sessionID), ("page_origin", pageOrigin), ("backend", backend),
+        ]
+        return fields.first { $0.1?.unicodeScalars.contains("\u{0}") == true }?.0
+    }
+
     /// Limits on the fields, beyond the body size limit.
     static let maxSessionIDLength = 200
     static let maxPageOriginLength = 4096

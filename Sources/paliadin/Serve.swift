@@ -125,6 +125,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Comma-separated origins (https://app.example.com) whose pages may embed the chat through the widget. [env PALIADIN_EMBED_ORIGINS, default none]")
     var embedOrigins: String?
 
+    @Option(help: "Comma-separated origins (https://tools.example.com) of pages that may call the API with a bearer token (CORS). [env PALIADIN_CORS_ORIGINS, default none]")
+    var corsOrigins: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error. [env PALIADIN_LOG_LEVEL, default info]")
     var logLevel: String?
 
@@ -247,6 +250,14 @@ struct SettingSource {
                 configuration.backendsFile = try BackendsFileLoader.load(path: path)
             } catch let error as BackendsFileError {
                 throw ValidationError(error.description)
+            }
+        }
+        if let origins = value(flags.corsOrigins, "PALIADIN_CORS_ORIGINS") {
+            configuration.corsOrigins = try SettingValue.list(origins).map { text in
+                guard let origin = SettingValue.origin(text) else {
+                    throw ValidationError("CORS origins must be scheme://host[:port] (no path; * is not allowed), got '\(text)'")
+                }
+                return origin
             }
         }
         if let origins = value(flags.embedOrigins, "PALIADIN_EMBED_ORIGINS") {

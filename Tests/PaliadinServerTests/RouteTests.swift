@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
 import PaliadinServer
 import PaliadinCore
 import PaliadinEngine
@@ -199,8 +201,34 @@ struct RouteTests {
                 reply = try await client.request(.GET, path, token: token)
                 #expect(reply.status == 404, "\(path)")
             }
+            for field in ["user_message", "session_id", "page_origin", "backend"] {
+                var values = ["user_message": "hi"]
+                values[field] = #"a\u0000b"#
+                let fields = values.map { #""\#($0)":"\#($1)""# }.joined(separator: ",")
+                reply = try await post("{\(fields)}")
+                #expect(reply.status == 400, "\(field)")
+                #expect(reply.body == #"{"error":"\#(field) must not contain NUL characters"}"#)
+            }
+            // Bytes that are not UTF-8 are not JSON.
+            var invalid = HTTPClientRequest(url: client.base + "/api/paliadin/turn")
+            invalid.method = .POST
+            invalid.headers.add(name: "Authorization", value: "Bearer \(token)")
+            invalid.headers.add(name: "Content-Type", value: "application/json")
+            invalid.body = .bytes(ByteBuffer(bytes: Array(#"{"user_message":"caf"#.utf8) + [0xC3, 0x28, 0xFF] + Array(#""}"#.utf8)))
+            let invalidReply = try await HTTPClient.shared.execute(invalid, timeout: .seconds(10))
+            #expect(invalidReply.status == .badRequest)
+            #expect(String(buffer: try await invalidReply.body.collect(upTo: 1024)) == #"{"error":"invalid JSON"}"#)
+
             let stored = try await harness.store.recentTurns(limit: 10)
             #expect(stored.isEmpty, "nothing is written for a rejected request")
+
+            // Text that looks like SQL is only text: kept as sent, the tables intact.
+            let injection = "x'); DROP TABLE turns; --"
+            let injected = try await client.startTurn(injection, session: "s'; DELETE FROM turns; --")
+            let row = try await client.waitUntilFinished(injected)
+            #expect(row["session_id"] as? String == "s'; DELETE FROM turns; --")
+            #expect(try await harness.store.recentTurns(limit: 10).count == 1)
+            #expect(try await harness.store.turn(TurnID(injected)!)?.userMessage == injection)
 
             let turnID = try await client.startTurn("hi")
             reply = try await client.request(.GET, "/api/paliadin/stream/\(turnID)", token: token, headers: ["Last-Event-ID": "abc"])

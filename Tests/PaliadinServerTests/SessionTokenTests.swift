@@ -150,7 +150,7 @@ struct SessionTokenTests {
             #expect(sameOrigin.status == 200)
 
             // `next` never leads off this server.
-            for next in ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)"] {
+            for next in ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/ok\r\nSet-Cookie: evil=1"] {
                 let escaped = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 let reply = try await get("/paliadin/session?token=\(token)&next=\(escaped)")
                 #expect(reply.headers.first(name: "Location") == "/paliadin", "\(next)")

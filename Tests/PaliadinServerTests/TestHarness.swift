@@ -27,13 +27,17 @@ struct TestHarness {
         upstream: MockOpenAIUpstream = MockOpenAIUpstream(),
         configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
         prepare: @Sendable (SQLiteTurnStore) async throws -> Void = { _ in },
+        logger: Logger? = nil,
         _ body: @Sendable (TestHarness, LiveClient) async throws -> Void
     ) async throws {
         try await upstream.run { baseURL in
             let harness = try await make(backendURL: baseURL, configure: configure)
             try await prepare(harness.store)
-            var logger = Logger(label: "paliadin-test")
-            logger.logLevel = .warning
+            let logger = logger ?? {
+                var logger = Logger(label: "paliadin-test")
+                logger.logLevel = .warning
+                return logger
+            }()
             let app = try await buildApplication(harness.configuration, logger: logger)
             try await app.test(.live) { client in
                 try await body(harness, LiveClient(port: client.port!, harness: harness))
@@ -125,7 +129,7 @@ struct LiveClient: Sendable {
 
     /// Reads a turn's stream until its last event, or until `stop` says so (then the connection is dropped).
     func stream(
-        _ turnID: String, query: String = "", lastEventID: Int? = nil, token: String? = nil,
+        _ turnID: String, query: String = "", lastEventID: Int? = nil, token: String? = nil, untilClosed: Bool = false,
         stop: @Sendable ([ReceivedEvent]) -> Bool = { _ in false }
     ) async throws -> (events: [ReceivedEvent], headers: [String: String], status: Int) {
         var request = HTTPClientRequest(url: base + "/api/paliadin/stream/\(turnID)\(query)")
@@ -140,7 +144,7 @@ struct LiveClient: Sendable {
             for item in try parser.feed(buffer.readableBytesView) {
                 guard case .event(let event) = item else { continue }
                 events.append(ReceivedEvent(id: event.id.flatMap(Int.init), name: event.name ?? "message", data: event.data))
-                if events.last!.isTerminal || stop(events) { break reading }
+                if (events.last!.isTerminal && !untilClosed) || stop(events) { break reading }
             }
         }
         return (events, headers, Int(response.status.code))

@@ -17,6 +17,9 @@ import Synchronization
 /// - `mock:silent` sends the response head and then nothing until the client leaves
 /// - `mock:pings=K delay=Xms` sends `K` comment keep-alives `X` ms apart, then one chunk
 /// - `mock:garbage` sends a chunk that is not JSON
+/// - `mock:endless` starts a `data:` line and never ends it (64 KiB at a time, up to 64 MiB)
+/// - `mock:huge=N` streams N MiB of text, in chunks of 16 KiB
+/// - `mock:status=429` also sends `Retry-After: 7`
 /// - `mock:flaky=KEY` answers 500 to the first request naming `KEY`, and `Hello from the mock.` after that
 /// - `mock:answer=NAME` streams one of `cannedAnswers` (Markdown, a script injection attempt, ...)
 ///   word by word (`delay=Xms` apart)
@@ -121,8 +124,10 @@ public final class MockOpenAIUpstream: Sendable {
         var status = script.status
         if let key = script.flakyKey, failedKeys.withLock({ $0.insert(key).inserted }) { status = 503 }
         if let status {
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if status == 429 { headers[.retryAfter] = "7" }
             return Response(
-                status: .init(code: status), headers: [.contentType: "application/json"],
+                status: .init(code: status), headers: headers,
                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"mock failure \#(status)","type":"server_error"}}"#)))
         }
         return Response(
@@ -134,6 +139,13 @@ public final class MockOpenAIUpstream: Sendable {
                     try await Task.sleep(for: .seconds(3600))
                 case .garbage:
                     try await writer.write(ByteBuffer(string: "data: {not json\n\n"))
+                case .endless:
+                    try await writer.write(ByteBuffer(string: "data: "))
+                    let piece = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
+                    for _ in 0..<1024 { try await writer.write(piece) }
+                case .huge(let mebibytes):
+                    let piece = String(repeating: "y", count: 16 * 1024)
+                    for _ in 0..<(mebibytes * 64) { try await writer.write(Self.content(piece)) }
                 case .pings(let count):
                     for _ in 0..<count {
                         try await Task.sleep(for: script.delay)
@@ -188,6 +200,8 @@ public final class MockOpenAIUpstream: Sendable {
             case chunks([String], cut: Bool)
             case silent
             case garbage
+            case endless
+            case huge(Int)
             case pings(Int)
         }
 
@@ -210,6 +224,8 @@ public final class MockOpenAIUpstream: Sendable {
                 case "status": status = Int(value)
                 case "silent": kind = .silent
                 case "garbage": kind = .garbage
+                case "endless": kind = .endless
+                case "huge": kind = .huge(max(Int(value) ?? 1, 1))
                 case "tag": tag = value
                 case "burst": burst = true
                 case "together": together = true
@@ -224,6 +240,11 @@ public final class MockOpenAIUpstream: Sendable {
                 }
             }
         }
+    }
+
+    /// The text `mock:huge=N` streams.
+    public static func hugeAnswer(mebibytes: Int) -> String {
+        String(repeating: "y", count: mebibytes * 1024 * 1024)
     }
 
     /// The answer `mock:chunks=N` produces.
