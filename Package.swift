@@ -163,6 +163,7 @@ let package = Package(
             name: "PaliadinClusterTests",
             dependencies: [
                 "PaliadinCore",
+                "PaliadinStore",
                 "PaliadinTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
