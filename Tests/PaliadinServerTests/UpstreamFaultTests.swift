@@ -43,7 +43,7 @@ struct UpstreamFaultTests {
 
     @Test("a 10 MiB answer streams whole in events of at most 64 KiB, and is stored whole")
     func hugeAnswer() async throws {
-        try await TestHarness.withLiveServer { harness, client in
+        try await TestHarness.withLiveServer { _, client in
             let turnID = try await client.startTurn("mock:huge=10")
             let (events, _, _) = try await client.stream(turnID, untilClosed: true)
             #expect(events.last?.name == "end")
@@ -53,7 +53,6 @@ struct UpstreamFaultTests {
             #expect(largest < 70 * 1024, "deltas arriving together are joined only up to 64 KiB per event (largest: \(largest) bytes)")
             let row = try await client.waitUntilFinished(turnID)
             #expect((row["response"] as? String)?.utf8.count == 10 * 1024 * 1024)
-            _ = harness
         }
     }
 
