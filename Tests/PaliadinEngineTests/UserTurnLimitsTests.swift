@@ -68,4 +68,13 @@ struct UserTurnLimitsTests {
             }
         }
     }
+
+    @Test("a limit of zero or less means no limit, never a server that refuses everyone")
+    func zeroMeansNone() {
+        #expect(UserTurnLimits(turnsPerMinute: 0, concurrentTurns: -1) == .none)
+        var limits = UserTurnLimits.serverDefault
+        limits.turnsPerMinute = 0
+        limits.concurrentTurns = 0
+        #expect(limits == .none)
+    }
 }
