@@ -1,4 +1,5 @@
 import PaliadinCore
+import PaliadinStore
 import Synchronization
 
 /// The turns running in this process: their live logs and stop signals.
@@ -44,8 +45,11 @@ public final class LiveTurnHub: Sendable {
         state.withLock { Self.decrement(&$0.byUser, userID) }
     }
 
-    func register(_ turnID: TurnID, userID: String, reserved: Bool = false) -> Entry {
-        let entry = Entry(userID: userID, log: LiveTurnLog(turnID: turnID), control: TurnControl())
+    /// Adds a running turn whose events `writer` writes; a failed write stops the turn.
+    func register(_ turnID: TurnID, userID: String, writer: EventLogWriter, reserved: Bool = false) -> Entry {
+        let control = TurnControl()
+        let log = LiveTurnLog(turnID: turnID, writer: writer) { control.stop(.storeFailed) }
+        let entry = Entry(userID: userID, log: log, control: control)
         state.withLock { state in
             state.entries[turnID] = entry
             state.registered += 1

@@ -1,11 +1,13 @@
 import Synchronization
 
-/// Why a turn was stopped from outside.
+/// Why a turn was stopped before its backend finished.
 public enum StopReason: Sendable, Equatable {
     /// The user asked to stop it.
     case cancelled
     /// The process is shutting down and the grace period is over.
     case interrupted
+    /// The turn's events could not be written to the store.
+    case storeFailed
 }
 
 /// The stop signal of one running turn: set once, awaited by the turn's runner.

@@ -136,7 +136,7 @@ struct TurnRunner: Sendable {
     // MARK: - Events
 
     private func emit(_ kind: TurnEventKind, _ payload: some Encodable) async {
-        _ = entry.log.emit(kind, data: PayloadCoding.encode(payload), persist: writer.append)
+        _ = entry.log.emit(kind, data: PayloadCoding.encode(payload))
     }
 
     // MARK: - Closing
@@ -164,6 +164,10 @@ struct TurnRunner: Sendable {
         case .stopped(.interrupted):
             failure = ErrorPayload(code: TurnErrorCode.interrupted, message: "Paliadin shut down before the turn ended", retryable: true)
             outcome.status = .interrupted
+        case .stopped(.storeFailed):
+            // The flush below throws the store's error and says more.
+            failure = ErrorPayload(code: TurnErrorCode.internalError, message: "could not save the turn's events", retryable: true)
+            outcome.status = .failed
         }
         do {
             try await writer.flush(turn: record.id)

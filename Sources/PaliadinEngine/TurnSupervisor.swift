@@ -111,7 +111,7 @@ public final class TurnSupervisor: Service {
             hub.release(userID: new.userID)
             throw error
         }
-        let entry = hub.register(record.id, userID: record.userID, reserved: true)
+        let entry = hub.register(record.id, userID: record.userID, writer: writer, reserved: true)
         let job = TurnJob(record: record, turn: new, backend: backend, past: past, entry: entry)
         if case .terminated = jobsInput.yield(job) {
             // Shutdown began between the check above and now: close the row without running

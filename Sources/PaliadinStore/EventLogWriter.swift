@@ -2,14 +2,31 @@ import Logging
 import PaliadinCore
 import Synchronization
 
+/// Told when a turn's events are in the store, or that they will not be.
+public protocol EventWriteObserver: AnyObject, Sendable {
+    /// Every event of the turn up to `seq` is written.
+    func eventsWritten(through seq: Int)
+    /// A write of the turn's events failed for good: none of its later events is written either.
+    func eventsNotWritten(_ error: any Error)
+}
+
 /// Writes turn events (and reader counts) to the store in small batches (group commit).
 ///
 /// `append` returns at once, without a suspension; while one batch is being written, new
 /// events gather for the next, so a busy token stream costs one transaction per batch
-/// instead of one per token. `flush` waits until everything appended before it is durable.
+/// instead of one per token. `flush` waits until everything appended before it is durable,
+/// and an observer given with an event learns when it is.
+///
+/// A turn whose events could not be written (after retries) gets none of its later events
+/// written either, so its stored log never has a gap: it ends where the last good write did.
 public final class EventLogWriter: Sendable {
+    private struct PendingEvent {
+        let event: TurnEvent
+        let observer: (any EventWriteObserver)?
+    }
+
     private struct State {
-        var pending: [TurnEvent] = []
+        var pending: [PendingEvent] = []
         var pendingReaders: [TurnID: ReaderCount] = [:]
         /// `noteReader` calls in `pendingReaders`. They count as appended work, so `flush` waits for them too.
         var pendingReaderNotes = 0
@@ -17,7 +34,10 @@ public final class EventLogWriter: Sendable {
         var written = 0
         var draining = false
         var batchesWritten = 0
+        /// Turns whose write failed, with the error; their later events are dropped.
         var failures: [TurnID: any Error] = [:]
+        /// Someone waits to read what is pending: write without letting a batch gather.
+        var demanded = false
         var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
         /// The drain, while it lets a small batch gather.
         var gathering: CheckedContinuation<Void, Never>?
@@ -66,10 +86,10 @@ public final class EventLogWriter: Sendable {
     /// How many transactions of events the writer has made (for tests and metrics).
     public var batchesWritten: Int { state.withLock { $0.batchesWritten } }
 
-    /// Queues an event for the next batch.
-    public func append(_ event: TurnEvent) {
+    /// Queues an event for the next batch; `observer` hears when it is written (or not).
+    public func append(_ event: TurnEvent, observer: (any EventWriteObserver)? = nil) {
         let (start, full) = state.withLock { state in
-            state.pending.append(event)
+            state.pending.append(PendingEvent(event: event, observer: observer))
             state.appended += 1
             return (state.claimDrain(), state.pending.count >= maxBatch)
         }
@@ -93,6 +113,12 @@ public final class EventLogWriter: Sendable {
         if start { startDraining() }
     }
 
+    /// Writes what is pending without letting the batch gather: a reader waits for it.
+    public func writeSoon() {
+        state.withLock { $0.demanded = true }
+        endGathering()
+    }
+
     /// Starts writing whatever waits (reader counts held back by `noteReader(writeNow: false)`).
     public func writePending() {
         let start = state.withLock { state in
@@ -102,7 +128,8 @@ public final class EventLogWriter: Sendable {
     }
 
     /// Waits until every event (and reader count) appended so far is written. Throws when a
-    /// write of one of `turnID`'s events failed (their events are then not all in the log).
+    /// write of one of `turnID`'s events failed (their events are then not all in the log);
+    /// the turn is then forgotten, so call it once the turn emits no more events.
     public func flush(turn turnID: TurnID) async throws {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let (done, start) = state.withLock { state -> (Bool, Bool) in
@@ -124,7 +151,10 @@ public final class EventLogWriter: Sendable {
     /// could not be written.
     private func write(_ batch: [TurnEvent]) async -> [TurnID: any Error] {
         if await attempt(batch) == nil { return [:] }
+        /// Turns whose write failed, with the error; their later events are dropped.
         var failures: [TurnID: any Error] = [:]
+        /// Someone waits to read what is pending: write without letting a batch gather.
+        var demanded = false
         for (turnID, events) in Dictionary(grouping: batch, by: \.turnID) {
             if let error = await attempt(events) {
                 logger.error(
@@ -163,7 +193,7 @@ public final class EventLogWriter: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let writeNow = state.withLock { state -> Bool in
                 let nothingToGather = state.pending.isEmpty && state.pendingReaders.isEmpty
-                if nothingToGather || !state.waiters.isEmpty || state.pending.count >= maxBatch { return true }
+                if nothingToGather || state.demanded || !state.waiters.isEmpty || state.pending.count >= maxBatch { return true }
                 state.gathering = continuation
                 return false
             }
@@ -190,17 +220,20 @@ public final class EventLogWriter: Sendable {
     private func drain() async {
         while true {
             await gather()
-            let (batch, readers, notes) = state.withLock { state -> ([TurnEvent], [TurnID: ReaderCount], Int) in
-                let batch = Array(state.pending.prefix(maxBatch))
-                state.pending.removeFirst(batch.count)
+            let (batch, readers, notes, dropped) = state.withLock { state -> ([PendingEvent], [TurnID: ReaderCount], Int, Int) in
+                let taken = state.pending.prefix(maxBatch)
+                state.pending.removeFirst(taken.count)
+                state.demanded = false
+                // Events of a turn whose write failed are not written: its log ends at the failure.
+                let batch = state.failures.isEmpty ? Array(taken) : taken.filter { state.failures[$0.event.turnID] == nil }
                 let readers = state.pendingReaders
                 let notes = state.pendingReaderNotes
                 state.pendingReaders = [:]
                 state.pendingReaderNotes = 0
-                if batch.isEmpty && readers.isEmpty { state.draining = false }
-                return (batch, readers, notes)
+                if taken.isEmpty && readers.isEmpty { state.draining = false }
+                return (batch, readers, notes, taken.count - batch.count)
             }
-            if batch.isEmpty && readers.isEmpty { return }
+            if batch.isEmpty && readers.isEmpty && dropped == 0 { return }
             if !readers.isEmpty {
                 do {
                     try await store.noteReaders(readers)
@@ -209,14 +242,36 @@ public final class EventLogWriter: Sendable {
                 }
                 for waiter in state.withLock({ $0.complete(notes) }) { waiter.resume() }
             }
+            if dropped > 0 {
+                for waiter in state.withLock({ $0.complete(dropped) }) { waiter.resume() }
+            }
             guard !batch.isEmpty else { continue }
-            let failures = await write(batch)
+            let failures = await write(batch.map(\.event))
             let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.failures.merge(failures) { first, _ in first }
                 state.batchesWritten += 1
                 return state.complete(batch.count)
             }
+            report(batch, failures: failures)
             for waiter in ready { waiter.resume() }
+        }
+    }
+
+    /// Tells each turn's observer how far its events are written, or that they failed.
+    private func report(_ batch: [PendingEvent], failures: [TurnID: any Error]) {
+        var written: [TurnID: (seq: Int, observer: any EventWriteObserver)] = [:]
+        var failed: [TurnID: any EventWriteObserver] = [:]
+        for item in batch {
+            guard let observer = item.observer else { continue }
+            if failures[item.event.turnID] != nil {
+                failed[item.event.turnID] = observer
+            } else {
+                written[item.event.turnID] = (item.event.seq, observer)
+            }
+        }
+        for (_, mark) in written { mark.observer.eventsWritten(through: mark.seq) }
+        for (turnID, observer) in failed {
+            if let error = failures[turnID] { observer.eventsNotWritten(error) }
         }
     }
 }

@@ -306,9 +306,11 @@ public final class SQLiteTurnStore: TurnStore {
         try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
     }
 
-    /// Runs a statement directly; for tests that need to put the file in a given state.
+    /// Runs a statement directly on the writer connection, outside a transaction (so a
+    /// pragma that refuses writes can be turned off again); for tests that need to put the
+    /// file or the connection in a given state.
     public func executeForTesting(_ sql: String) async throws {
-        try await write { db in try db.execute(sql: sql) }
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: sql) }
     }
 
     // MARK: - Row mapping
