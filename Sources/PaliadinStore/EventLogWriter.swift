@@ -30,15 +30,19 @@ public final class EventLogWriter: Sendable {
         var pendingReaders: [TurnID: ReaderCount] = [:]
         /// `noteReader` calls in `pendingReaders`. They count as appended work, so `flush` waits for them too.
         var pendingReaderNotes = 0
-        var appended = 0
-        var written = 0
+        /// Work appended and done, counted apart for events and reader notes: each kind is done
+        /// in the order it was appended (events in batches, notes all at once), so a count says
+        /// exactly which items are done. One count for both would not: notes appended after a
+        /// `flush` can be written before events appended before it.
+        var progress = Progress()
         var draining = false
         var batchesWritten = 0
         /// Turns whose write failed, with the error; their later events are dropped.
         var failures: [TurnID: any Error] = [:]
         /// Someone waits to read what is pending: write without letting a batch gather.
         var demanded = false
-        var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        /// Flushes waiting: how many events and notes must be done first.
+        var waiters: [(events: Int, notes: Int, continuation: CheckedContinuation<Void, Never>)] = []
         /// The drain, while it lets a small batch gather.
         var gathering: CheckedContinuation<Void, Never>?
 
@@ -49,13 +53,27 @@ public final class EventLogWriter: Sendable {
             return true
         }
 
-        /// Records `count` items written; returns the flushes that are now satisfied.
-        mutating func complete(_ count: Int) -> [CheckedContinuation<Void, Never>] {
-            written += count
-            let ready = waiters.filter { $0.target <= written }.map(\.continuation)
-            waiters.removeAll { $0.target <= written }
+        /// Records events and notes done; returns the flushes that are now satisfied.
+        mutating func complete(events: Int = 0, notes: Int = 0) -> [CheckedContinuation<Void, Never>] {
+            progress.eventsDone += events
+            progress.notesDone += notes
+            let done = progress
+            let ready = waiters.filter { done.reached(events: $0.events, notes: $0.notes) }.map(\.continuation)
+            waiters.removeAll { done.reached(events: $0.events, notes: $0.notes) }
             return ready
         }
+    }
+
+    /// How much work was appended and how much is done.
+    private struct Progress {
+        var eventsAppended = 0
+        var eventsDone = 0
+        var notesAppended = 0
+        var notesDone = 0
+
+        var isIdle: Bool { reached(events: eventsAppended, notes: notesAppended) }
+
+        func reached(events: Int, notes: Int) -> Bool { eventsDone >= events && notesDone >= notes }
     }
 
     private let store: any TurnStore
@@ -90,7 +108,7 @@ public final class EventLogWriter: Sendable {
     public func append(_ event: TurnEvent, observer: (any EventWriteObserver)? = nil) {
         let (start, full) = state.withLock { state in
             state.pending.append(PendingEvent(event: event, observer: observer))
-            state.appended += 1
+            state.progress.eventsAppended += 1
             return (state.claimDrain(), state.pending.count >= maxBatch)
         }
         if start { startDraining() }
@@ -107,7 +125,7 @@ public final class EventLogWriter: Sendable {
             state.pendingReaders[turnID, default: ReaderCount()].connects += 1
             if resumed { state.pendingReaders[turnID, default: ReaderCount()].resumes += 1 }
             state.pendingReaderNotes += 1
-            state.appended += 1
+            state.progress.notesAppended += 1
             return writeNow && state.claimDrain()
         }
         if start { startDraining() }
@@ -133,8 +151,8 @@ public final class EventLogWriter: Sendable {
     public func flush(turn turnID: TurnID) async throws {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let (done, start) = state.withLock { state -> (Bool, Bool) in
-                guard state.written < state.appended else { return (true, false) }
-                state.waiters.append((state.appended, continuation))
+                guard !state.progress.isIdle else { return (true, false) }
+                state.waiters.append((state.progress.eventsAppended, state.progress.notesAppended, continuation))
                 return (false, state.claimDrain())
             }
             if done { continuation.resume() }
@@ -240,19 +258,21 @@ public final class EventLogWriter: Sendable {
                 } catch {
                     logger.warning("could not count stream readers", metadata: ["error": "\(error)"])
                 }
-                for waiter in state.withLock({ $0.complete(notes) }) { waiter.resume() }
+                for waiter in state.withLock({ $0.complete(notes: notes) }) { waiter.resume() }
             }
             if dropped > 0 {
-                for waiter in state.withLock({ $0.complete(dropped) }) { waiter.resume() }
+                for waiter in state.withLock({ $0.complete(events: dropped) }) { waiter.resume() }
             }
             guard !batch.isEmpty else { continue }
             let failures = await write(batch.map(\.event))
+            // Observers first: once the batch counts as written, a `flush` may return without
+            // waiting, and its caller must then find the observers up to date.
+            report(batch, failures: failures)
             let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.failures.merge(failures) { first, _ in first }
                 state.batchesWritten += 1
-                return state.complete(batch.count)
+                return state.complete(events: batch.count)
             }
-            report(batch, failures: failures)
             for waiter in ready { waiter.resume() }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import PaliadinCore
 import PaliadinStore
+import Synchronization
 import Testing
 
 /// The store test suite: every store implementation must pass it.
@@ -271,6 +272,39 @@ struct SQLiteStoreTests {
         while writer.batchesWritten < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         #expect(writer.batchesWritten == 2)
         #expect(try await store.events(of: turn.id, after: 0, limit: 100).count == 13)
+    }
+
+    /// Remembers the highest sequence number the writer reported as written.
+    final class WrittenMark: EventWriteObserver {
+        let seq = Mutex(0)
+        func eventsWritten(through seq: Int) { self.seq.withLock { $0 = max($0, seq) } }
+        func eventsNotWritten(_ error: any Error) {}
+    }
+
+    @Test("a flush returns only once the events appended before it are written and reported, whatever reader counts come after it")
+    func flushWaitsForItsEvents() async throws {
+        let (store, turn) = try await Self.storeWithTurn()
+        let writer = EventLogWriter(store: store, logger: .init(label: "test"), maxBatch: 4, gatherWindow: .milliseconds(1))
+        let mark = WrittenMark()
+        // Reader counts arrive all the time (as resumed readers do): those that come while a
+        // flush waits may be written before the events it waits for, and must not let it return early.
+        let counting = Task {
+            while !Task.isCancelled {
+                writer.noteReader(of: turn.id, resumed: true)
+                await Task.yield()
+            }
+        }
+        defer { counting.cancel() }
+        var seq = 0
+        for round in 0..<300 {
+            for _ in 0..<(round % 7 + 1) {
+                seq += 1
+                writer.append(TurnEvent(turnID: turn.id, seq: seq, kind: .content, data: "{}"), observer: mark)
+            }
+            try await writer.flush(turn: turn.id)
+            try #require(mark.seq.withLock { $0 } == seq, "round \(round): the flush returned before event \(seq) was reported written")
+        }
+        #expect(try await store.events(of: turn.id, after: 0, limit: 5000).map(\.seq) == Array(1...seq))
     }
 
     @Test("the event log writer batches and flushes")

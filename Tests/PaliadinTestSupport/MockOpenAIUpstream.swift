@@ -103,6 +103,7 @@ public final class MockOpenAIUpstream: Sendable {
         "xss": """
             Careful: <script>window.__paliadinXSS = 1</script> and <img src=x onerror="window.__paliadinXSS = 2">             and [a link](javascript:window.__paliadinXSS=3) and <b>bold?</b> stay text.
             """,
+        "unicode": "Grüße aus Köln — 東京で 会いましょう 🙂 👍🏽 👩‍👩‍👧 e\u{301}te \"quoted\" back\\slash\nline two\r\nline three\ttab ∑∫√ 𝄞 data: id: 7\n\nevent: end end.",
     ]
 
     /// Runs the mock on a loopback port (a free one by default) for the duration of `body`,
