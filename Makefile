@@ -3,7 +3,7 @@
 #   make test  installs what is missing and runs every test
 SWIFT ?= swift
 
-.PHONY: run test build unit-test e2e llama-stop clean bench
+.PHONY: run test build unit-test e2e llama-stop clean bench fuzz
 
 run:
 	bash scripts/run.sh
@@ -23,8 +23,12 @@ e2e:
 llama-stop:
 	bash scripts/llama.sh stop
 
+# The parsers under libFuzzer for longer than `make test` does: make fuzz FUZZ_SECONDS=600
+fuzz:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) bash scripts/fuzz.sh
+
 clean:
-	rm -rf .build .run
+	rm -rf .build .build-fuzz .run
 
 # Gateway overhead benchmark (release build): Paliadin vs the same mock upstream directly.
 bench:

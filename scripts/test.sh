@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make test`: every test. Swift Testing suites (unit, store, routes, live SSE against an
-# in-process mock upstream), the web UI in headless Chromium against the mock upstream, the
-# HTTP API against its OpenAPI document (Schemathesis), the PostgreSQL store and several instances on a private PostgreSQL, the CLI agent backend over a
-# real local sshd, then
-# an end-to-end turn and the chat page against the real local model.
+# in-process mock upstream), the two backend parsers under libFuzzer, the web UI in
+# headless Chromium against the mock upstream, the HTTP API against its OpenAPI document
+# (Schemathesis), the PostgreSQL store and several instances on a private PostgreSQL, the
+# CLI agent backend over a real local sshd, then an end-to-end turn and the chat page
+# against the real local model.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -16,6 +17,9 @@ llama_install=$!
 echo "[test] building and running the Swift test suites"
 swift build --build-tests
 swift test
+
+echo "[test] fuzzing the SSE and stream-json parsers (libFuzzer, 30 s each)"
+bash scripts/fuzz.sh
 
 echo "[test] the web UI in headless Chromium (screenshots: .run/browser/)"
 bash scripts/browser-tests.sh
