@@ -124,13 +124,17 @@ public final class LiveTurnLog: EventWriteObserver {
         for waiter in woken { waiter.resume(returning: .events) }
     }
 
-    /// Written events after `seq`, at most `limit`, and whether the log is complete.
-    public func events(after seq: Int, limit: Int) -> (events: [TurnEvent], complete: Bool) {
+    /// Written events after `seq`, at most `limit` and no more than fit in `maxBytes` of data
+    /// (but always the first), and whether the log is complete.
+    public func events(after seq: Int, limit: Int, maxBytes: Int = .max) -> (events: [TurnEvent], complete: Bool) {
         state.withLock { state in
             let start = max(seq, 0)
             guard start < state.durable else { return ([], state.complete) }
-            let end = min(state.durable, start + limit)
-            return (Array(state.events[start..<end]), state.complete)
+            var page = EventPage(maxBytes: maxBytes)
+            for event in state.events[start..<min(state.durable, start + limit)] {
+                guard page.add(event) else { break }
+            }
+            return (page.events, state.complete)
         }
     }
 

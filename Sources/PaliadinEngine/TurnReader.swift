@@ -26,6 +26,9 @@ public struct TurnReader: Sendable {
     private let clock: EngineClock
     private var finished = false
     private static let pageSize = 256
+    /// The most event data handed out at once (one event larger than this still goes out
+    /// alone): what a reader that stopped reading holds is bounded, whatever the answer's size.
+    public static let pageBytes = 32 * 1024
 
     init(
         turnID: TurnID, after seq: Int, hub: LiveTurnHub, signals: RemoteTurnSignals, store: any TurnStore, pollInterval: Duration,
@@ -48,7 +51,7 @@ public struct TurnReader: Sendable {
         while !finished {
             try Task.checkCancellation()
             if let log = hub.entry(for: turnID)?.log {
-                let (events, complete) = log.events(after: cursor, limit: Self.pageSize)
+                let (events, complete) = log.events(after: cursor, limit: Self.pageSize, maxBytes: Self.pageBytes)
                 if let item = take(events) { return item }
                 if complete {
                     finished = true
@@ -60,7 +63,7 @@ public struct TurnReader: Sendable {
             // Watch before reading, so a signal that comes while the store is read still wakes the wait below.
             let ticket = signals.watch(turnID)
             defer { signals.release(turnID) }
-            let events = try await store.events(of: turnID, after: cursor, limit: Self.pageSize)
+            let events = try await store.events(of: turnID, after: cursor, limit: Self.pageSize, maxBytes: Self.pageBytes)
             if let item = take(events) { return item }
             // Nothing new in the store and the turn does not run here: it has ended (and
             // its last event is behind the cursor), or it runs in another instance, whose
@@ -68,7 +71,7 @@ public struct TurnReader: Sendable {
             guard let row = try await store.turn(turnID), !row.status.isFinal else {
                 // The turn closed after the events were read: its last event was written with
                 // the row, so one more read finds whatever came in between.
-                if let item = take(try await store.events(of: turnID, after: cursor, limit: Self.pageSize)) { return item }
+                if let item = take(try await store.events(of: turnID, after: cursor, limit: Self.pageSize, maxBytes: Self.pageBytes)) { return item }
                 finished = true
                 return nil
             }
@@ -89,7 +92,7 @@ public struct TurnReader: Sendable {
     /// turn does not run here): lets a new stream send them with its first write.
     public mutating func takeReady() -> [TurnEvent] {
         guard !finished, let log = hub.entry(for: turnID)?.log else { return [] }
-        let events = log.events(after: cursor, limit: Self.pageSize).events
+        let events = log.events(after: cursor, limit: Self.pageSize, maxBytes: Self.pageBytes).events
         _ = take(events)
         return events
     }

@@ -58,6 +58,13 @@ public struct AppConfiguration: Sendable {
     public var historyBudget = 12_000
     /// The `retry:` hint (milliseconds) sent at the start of every stream.
     public var sseRetryMS = 2000
+    /// A stream whose reader took no data for this long is closed (the reader may resume);
+    /// nil: never.
+    public var stalledReaderTimeout: Duration? = .seconds(60)
+    /// A connection with no request in progress (between keep-alive requests, or one whose
+    /// request never arrives whole) is closed after this long; nil: never. Streams are not
+    /// affected while they run.
+    public var idleConnectionTimeout: Duration? = .seconds(75)
     /// Origins (`https://app.example.com`) of web apps whose pages may embed the chat page
     /// through the widget, besides Paliadin's own. Sent as the chat page's
     /// `frame-ancestors`.

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
 import Logging
+import NIOCore
 import PaliadinBackends
 import PaliadinCore
 import PaliadinEngine
@@ -26,15 +27,21 @@ public func buildApplication(
     if let key = configuration.sessionKey {
         sessions = try await SessionTokenVerifier(key: key, issuer: configuration.sessionIssuer, audience: configuration.sessionAudience)
     }
-    let router = try buildRouter(configuration, store: store, supervisor: supervisor, sessions: sessions)
+    let streams = StalledStreamMonitor(
+        timeout: configuration.stalledReaderTimeout, isShuttingDown: { !supervisor.isAccepting }, logger: logger)
+    let router = try buildRouter(configuration, store: store, supervisor: supervisor, sessions: sessions, streams: streams)
+    let idle = configuration.idleConnectionTimeout.map { TimeAmount($0) }
     var app = Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: idle)),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "paliadin",
             // Room for bursts of new connections (thousands of streams opening at once); the kernel caps it at somaxconn.
             backlog: 4096),
         // Shut down in reverse order: the turns first, the database last.
-        services: database.services + [HTTPClientService(client: httpClient), supervisor, IdleMemoryTrimmer(hub: supervisor.hub, logger: logger)],
+        services: database.services + [
+            HTTPClientService(client: httpClient), supervisor, IdleMemoryTrimmer(hub: supervisor.hub, logger: logger), streams,
+        ],
         logger: logger)
     app.beforeServerStarts {
         _ = database
@@ -46,7 +53,8 @@ public func buildApplication(
 
 /// The routes of DESIGN.md §2. With `enabled` false none of them exist.
 func buildRouter(
-    _ configuration: AppConfiguration, store: any TurnStore, supervisor: TurnSupervisor, sessions: SessionTokenVerifier?
+    _ configuration: AppConfiguration, store: any TurnStore, supervisor: TurnSupervisor, sessions: SessionTokenVerifier?,
+    streams: StalledStreamMonitor
 ) throws -> Router<PaliadinRequestContext> {
     let router = Router(context: PaliadinRequestContext.self)
     guard configuration.enabled else { return router }
@@ -65,7 +73,7 @@ func buildRouter(
         SessionController(sessions: sessions, owners: configuration.effectiveOwners).addRoutes(to: router, gated: gated)
     }
     TurnController(
-        supervisor: supervisor, store: store, configuration: configuration,
+        supervisor: supervisor, store: store, configuration: configuration, streams: streams,
         recovery: RecoveryRule(giveUpAfter: configuration.recoveryGiveUp)
     ).addRoutes(to: gated.group("api/paliadin"))
     AdminController(store: store).addRoutes(to: gated.group("api/admin/paliadin"))

@@ -9,11 +9,14 @@ public struct PaliadinRequestContext: AuthRequestContext, RemoteAddressRequestCo
     public var identity: PaliadinUser?
     /// The peer's address (the proxy's, behind a reverse proxy).
     public let remoteAddress: SocketAddress?
+    /// The request's connection (event streams close it when their reader stalls).
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 
     /// True when the peer is this machine.

@@ -1,10 +1,19 @@
 import NIOCore
 import PaliadinCore
+import PaliadinEngine
 
 /// Server-Sent Events framing of turn events.
 enum SSEFrame {
     /// The keep-alive frame (no id, so it does not move a reader's resume point).
     static let ping = ByteBuffer(string: "event: ping\ndata: {}\n\n")
+
+    /// The frame of what a reader hands out: its events, or a keep-alive.
+    static func encode(_ item: TurnReader.Item) -> ByteBuffer {
+        switch item {
+        case .events(let events): encode(events)
+        case .ping: ping
+        }
+    }
 
     /// Frames for a run of events, in one buffer.
     static func encode(_ events: [TurnEvent]) -> ByteBuffer {

@@ -13,6 +13,8 @@ struct TurnController {
     let supervisor: TurnSupervisor
     let store: any TurnStore
     let configuration: AppConfiguration
+    /// Closes streams whose reader stopped taking data.
+    let streams: StalledStreamMonitor
     let recovery: RecoveryRule
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -71,7 +73,8 @@ struct TurnController {
         }
         if Self.wantsEventStream(request) {
             supervisor.noteReader(of: record.id, resumed: false)
-            return eventStream(of: record.id, from: 0, headers: [HTTPField.Name("X-Paliadin-Turn-ID")!: record.id.description])
+            return eventStream(
+                of: record.id, from: 0, channel: context.channel, headers: [HTTPField.Name("X-Paliadin-Turn-ID")!: record.id.description])
         }
         return try StartedTurn(turnID: record.id.description, sseURL: "/api/paliadin/stream/\(record.id)")
             .response(from: request, context: context)
@@ -97,12 +100,14 @@ struct TurnController {
             start = last.seq - 1
         }
         supervisor.noteReader(of: turnID, resumed: after > 0)
-        return eventStream(of: turnID, from: start)
+        return eventStream(of: turnID, from: start, channel: context.channel)
     }
 
-    /// The turn's events after `readFrom` as Server-Sent Events, until its last event.
-    private func eventStream(of turnID: TurnID, from readFrom: Int, headers extra: HTTPFields = [:]) -> Response {
+    /// The turn's events after `readFrom` as Server-Sent Events, until its last event. A
+    /// reader that takes no data for the stalled-reader timeout has `channel` closed.
+    private func eventStream(of turnID: TurnID, from readFrom: Int, channel: any Channel, headers extra: HTTPFields = [:]) -> Response {
         let supervisor = self.supervisor
+        let streams = self.streams
         let retry = configuration.sseRetryMS
         var headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
@@ -116,19 +121,18 @@ struct TurnController {
                 // The connection stays open for the client's next request once the turn ends. A
                 // client that leaves mid-stream is noticed at the next write (an event, or at
                 // the latest the next ping), which fails and ends this handler.
+                let watch = streams.watch(channel)
+                defer { streams.release(watch) }
                 var reader = supervisor.reader(for: turnID, after: readFrom)
                 // The retry hint and whatever the turn has already said go out in one write.
                 var opening = ByteBuffer(string: "retry: \(retry)\n\n")
                 opening.writeImmutableBuffer(SSEFrame.encode(reader.takeReady()))
-                try await writer.write(opening)
+                try await watch.write(bytes: opening.readableBytes) { try await writer.write(opening) }
                 try await withGracefulShutdownHandler {
-                    while let item = try await reader.next() {
-                        switch item {
-                        case .events(let events):
-                            try await writer.write(SSEFrame.encode(events))
-                        case .ping:
-                            try await writer.write(SSEFrame.ping)
-                        }
+                    // Only the encoded frame lives through the write: a reader that stopped
+                    // reading holds one frame, not the events as well.
+                    while let frame = try await reader.next().map(SSEFrame.encode) {
+                        try await watch.write(bytes: frame.readableBytes) { try await writer.write(frame) }
                     }
                 } onGracefulShutdown: {
                     supervisor.beginShutdown()

@@ -123,13 +123,21 @@ public final class PostgresTurnStore: SharedTurnStore, Service {
         ).first
     }
 
-    public func events(of id: TurnID, after seq: Int, limit: Int) async throws -> [TurnEvent] {
-        try await rows(
-            """
+    public func events(of id: TurnID, after seq: Int, limit: Int, maxBytes: Int) async throws -> [TurnEvent] {
+        let query: PostgresQuery = """
             SELECT seq, kind, data FROM turn_events WHERE turn_id = \(id.description) AND seq > \(seq)
             ORDER BY seq LIMIT \(Self.limit(limit))
             """
-        ) { try PostgresRowMapping.event(of: id, $0) }
+        do {
+            // Rows are taken as they arrive: those past `maxBytes` are dropped, not kept.
+            var page = EventPage(maxBytes: maxBytes)
+            for try await row in try await client.query(query, logger: logger) {
+                guard page.add(try PostgresRowMapping.event(of: id, row)) else { break }
+            }
+            return page.events
+        } catch {
+            throw PostgresErrorMapping.storeError(error)
+        }
     }
 
     public func lastEvent(of id: TurnID) async throws -> TurnEvent? {

@@ -138,14 +138,18 @@ public final class SQLiteTurnStore: TurnStore {
         }
     }
 
-    public func events(of id: TurnID, after seq: Int, limit: Int) async throws -> [TurnEvent] {
+    public func events(of id: TurnID, after seq: Int, limit: Int, maxBytes: Int) async throws -> [TurnEvent] {
         try await pool.read { db in
-            try Row.fetchAll(
+            // A cursor, so the rows past `maxBytes` are never read.
+            let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: "SELECT seq, kind, data FROM turn_events WHERE turn_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
-                arguments: [id.description, seq, limit]
-            ).map { row in
-                TurnEvent(turnID: id, seq: row["seq"], kind: TurnEventKind(rawValue: row["kind"]) ?? .error, data: row["data"])
+                arguments: [id.description, seq, limit])
+            var page = EventPage(maxBytes: maxBytes)
+            while let row = try rows.next() {
+                let event = TurnEvent(turnID: id, seq: row["seq"], kind: TurnEventKind(rawValue: row["kind"]) ?? .error, data: row["data"])
+                guard page.add(event) else { break }
             }
+            return page.events
         }
     }
 

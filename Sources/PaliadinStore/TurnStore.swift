@@ -28,8 +28,10 @@ public protocol TurnStore: Sendable {
     /// The turn's row, or `nil`.
     func turn(_ id: TurnID) async throws -> TurnRecord?
 
-    /// Events of a turn with a sequence number above `seq`, ascending, at most `limit`.
-    func events(of id: TurnID, after seq: Int, limit: Int) async throws -> [TurnEvent]
+    /// Events of a turn with a sequence number above `seq`, ascending, at most `limit`, and no
+    /// more than fit in `maxBytes` of data (but always the first one): a reader of a large
+    /// answer holds a bounded page, whatever the size of its events.
+    func events(of id: TurnID, after seq: Int, limit: Int, maxBytes: Int) async throws -> [TurnEvent]
 
     /// The event with the highest sequence number of a turn, if any.
     func lastEvent(of id: TurnID) async throws -> TurnEvent?
@@ -96,5 +98,12 @@ public struct ReaderCount: Sendable, Equatable {
     public init(connects: Int = 0, resumes: Int = 0) {
         self.connects = connects
         self.resumes = resumes
+    }
+}
+
+extension TurnStore {
+    /// Events of a turn with a sequence number above `seq`, ascending, at most `limit`.
+    public func events(of id: TurnID, after seq: Int, limit: Int) async throws -> [TurnEvent] {
+        try await events(of: id, after: seq, limit: limit, maxBytes: .max)
     }
 }

@@ -101,6 +101,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "On shutdown, time running turns get before they are closed as interrupted. [env PALIADIN_SHUTDOWN_GRACE, default 10s]")
     var shutdownGrace: String?
 
+    @Option(help: "A stream whose reader takes no data this long is closed (it may resume); 0: never. [env PALIADIN_STALLED_READER_TIMEOUT, default 60s]")
+    var stalledReaderTimeout: String?
+
+    @Option(help: "A connection with no request in progress is closed after this long; 0: never. [env PALIADIN_IDLE_TIMEOUT, default 75s]")
+    var idleTimeout: String?
+
     @Option(help: "A turn pending this long is reported 'lost' by recover. [env PALIADIN_RECOVER_GIVE_UP, default 12m]")
     var recoverGiveUp: String?
 
@@ -228,6 +234,8 @@ struct SettingSource {
         try duration(flags.pingInterval, "PALIADIN_PING_INTERVAL") { configuration.engine.pingInterval = $0 }
         try duration(flags.shutdownGrace, "PALIADIN_SHUTDOWN_GRACE") { configuration.engine.shutdownGrace = $0 }
         try duration(flags.recoverGiveUp, "PALIADIN_RECOVER_GIVE_UP") { configuration.recoveryGiveUp = $0 }
+        try optionalDuration(flags.stalledReaderTimeout, "PALIADIN_STALLED_READER_TIMEOUT") { configuration.stalledReaderTimeout = $0 }
+        try optionalDuration(flags.idleTimeout, "PALIADIN_IDLE_TIMEOUT") { configuration.idleConnectionTimeout = $0 }
         if let rate = value(flags.userTurnsPerMinute, "PALIADIN_USER_TURNS_PER_MINUTE") {
             guard let count = Int(rate), count >= 0 else { throw ValidationError("user turns per minute must be a number (0: no limit), got '\(rate)'") }
             configuration.engine.userLimits.turnsPerMinute = count == 0 ? nil : count
@@ -269,6 +277,16 @@ struct SettingSource {
             }
         }
         return configuration
+    }
+
+    /// A duration that `0` turns off (nil).
+    private func optionalDuration(_ flag: String?, _ variable: String, apply: (Duration?) -> Void) throws {
+        guard let text = value(flag, variable) else { return }
+        if text == "0" { return apply(nil) }
+        guard let duration = SettingValue.duration(text), duration > .zero else {
+            throw ValidationError("\(variable) must be a positive duration like 60s or 250ms (0: never), got '\(text)'")
+        }
+        apply(duration)
     }
 
     private func duration(_ flag: String?, _ variable: String, apply: (Duration) -> Void) throws {

@@ -73,6 +73,22 @@ final class PaliadinProcess {
         process.waitUntilExit()
     }
 
+    /// Resident memory (VmRSS of /proc/PID/status) in KiB; 0 when unreadable.
+    var residentKiB: Int { Self.residentKiB(of: pid) }
+
+    /// Resident memory of process `pid` in KiB; 0 when unreadable.
+    static func residentKiB(of pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+    }
+
+    /// Open file descriptors (sockets included) of the process.
+    var openFiles: Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+    }
+
     /// The last lines of the instance's log, for failure messages.
     func logTail(_ lines: Int = 30) -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""

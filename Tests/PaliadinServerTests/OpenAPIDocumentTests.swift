@@ -29,7 +29,9 @@ struct OpenAPIDocumentTests {
             let supervisor = TurnSupervisor(
                 store: harness.store, backend: backend, conversation: ConversationBuilder(systemPrompt: "x"), logger: Logger(label: "test"))
             let sessions = try await SessionTokenVerifier(key: HostApp.key)
-            let router = try buildRouter(harness.configuration, store: harness.store, supervisor: supervisor, sessions: sessions)
+            let router = try buildRouter(
+                harness.configuration, store: harness.store, supervisor: supervisor, sessions: sessions,
+                streams: StalledStreamMonitor(timeout: nil, logger: Logger(label: "openapi-test")))
             let served = Set(router.routes.map { route in
                 "\(route.method.rawValue) /" + route.path.components.map(\.description).joined(separator: "/")
             })

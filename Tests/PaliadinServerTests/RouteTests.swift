@@ -404,7 +404,8 @@ struct UserLimitRouteTests {
             for _ in 0..<2 { #expect(try await client.request(.POST, "/api/paliadin/turn", token: harness.ownerToken, body: body).status == 200) }
             let refused = try await client.request(.POST, "/api/paliadin/turn", token: harness.ownerToken, body: body)
             #expect(refused.status == 429)
-            #expect(refused.headers["retry-after"] == "30")
+            // 30 s for the next place (29 when the requests above took over a second).
+            #expect(["29", "30"].contains(refused.headers["retry-after"] ?? ""), "\(refused.headers["retry-after"] ?? "none")")
             #expect((refused.object["error"] as? String)?.contains("at most 2 a minute") == true)
             let other = try await client.request(.POST, "/api/paliadin/turn", token: harness.otherOwnerToken, body: body)
             #expect(other.status == 200)

@@ -18,7 +18,7 @@ import Synchronization
 /// - `mock:pings=K delay=Xms` sends `K` comment keep-alives `X` ms apart, then one chunk
 /// - `mock:garbage` sends a chunk that is not JSON
 /// - `mock:endless` starts a `data:` line and never ends it (64 KiB at a time, up to 64 MiB)
-/// - `mock:huge=N` streams N MiB of text, in chunks of 16 KiB
+/// - `mock:huge=N` streams N MiB of text, in chunks of 16 KiB (`delay=Xms` apart)
 /// - `mock:status=429` also sends `Retry-After: 7`
 /// - `mock:flaky=KEY` answers 500 to the first request naming `KEY`, and `Hello from the mock.` after that
 /// - `mock:answer=NAME` streams one of `cannedAnswers` (Markdown, a script injection attempt, ...)
@@ -146,7 +146,10 @@ public final class MockOpenAIUpstream: Sendable {
                     for _ in 0..<1024 { try await writer.write(piece) }
                 case .huge(let mebibytes):
                     let piece = String(repeating: "y", count: 16 * 1024)
-                    for _ in 0..<(mebibytes * 64) { try await writer.write(Self.content(piece)) }
+                    for index in 0..<(mebibytes * 64) {
+                        if index > 0, script.delay > .zero { try await Task.sleep(for: script.delay) }
+                        try await writer.write(Self.content(piece))
+                    }
                 case .pings(let count):
                     for _ in 0..<count {
                         try await Task.sleep(for: script.delay)
