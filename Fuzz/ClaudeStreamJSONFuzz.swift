@@ -2,38 +2,30 @@
 // (Claude Code's `--output-format stream-json`). Built and run by scripts/fuzz.sh together
 // with the backend's source file; not part of the Swift package.
 //
-// The first input byte chooses how the rest is cut into reads. Splitting must never crash,
-// must refuse a line over its limit, and must give the same lines however the bytes are cut;
-// decoding any line must never crash, and no text is passed on after the `result` line.
+// Splitting must never crash, must refuse a line over its limit, and must give the same lines
+// however the bytes are cut into reads; decoding any line must never crash, and no text is
+// passed on after the `result` line.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func claudeStreamJSONFuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
-    guard count > 0 else { return 0 }
-    let input = UnsafeBufferPointer(start: start, count: count)
-    let readSize = Int(input[0]) % 29 + 1
-    let body = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(input)[1...])
+    guard let input = FuzzInput(start, count, maxRead: 29) else { return 0 }
     let limit = 4096
 
-    func split(readSize: Int) -> [[UInt8]]? {
+    /// The lines of the whole body, or nil when one was refused as too long.
+    func split(reads: [UnsafeRawBufferPointer]) -> [[UInt8]]? {
         var splitter = ClaudeStreamJSON.LineSplitter(maxLineLength: limit)
         var lines: [[UInt8]] = []
-        var offset = 0
-        while offset < body.count {
-            let end = min(offset + readSize, body.count)
-            do {
-                lines += try splitter.feed(UnsafeRawBufferPointer(rebasing: body[offset..<end]))
-            } catch {
-                return nil
-            }
-            offset = end
+        do {
+            for read in reads { lines += try splitter.feed(read) }
+        } catch {
+            return nil
         }
         if let last = splitter.finish() { lines.append(last) }
         return lines
     }
 
-    let whole = split(readSize: max(body.count, 1))
-    let pieces = split(readSize: readSize)
-    check(whole == pieces, "cutting the input into reads of \(readSize) bytes changed the lines")
+    let whole = split(reads: [input.body])
+    check(whole == split(reads: input.reads(of: input.readSize)), "cutting the input into reads of \(input.readSize) bytes changed the lines")
     guard let lines = whole else { return 0 }
     check(lines.allSatisfy { $0.count <= limit }, "a line over the limit got through")
 
@@ -48,9 +40,4 @@ public func claudeStreamJSONFuzz(_ start: UnsafePointer<UInt8>, _ count: Int) ->
         }
     }
     return 0
-}
-
-/// Stops the run with a message (kept in optimized builds, unlike `precondition`'s).
-func check(_ condition: Bool, _ message: @autoclosure () -> String) {
-    if !condition { fatalError(message()) }
 }

@@ -59,8 +59,8 @@ run() {
 }
 
 core=(Sources/PaliadinCore/*.swift)
-compile sse "${core[@]}" Fuzz/ServerSentEventParserFuzz.swift
-compile stream-json "${core[@]}" Sources/PaliadinBackends/ClaudeStreamJSON.swift Fuzz/ClaudeStreamJSONFuzz.swift
+compile sse "${core[@]}" Fuzz/FuzzSupport.swift Fuzz/ServerSentEventParserFuzz.swift
+compile stream-json "${core[@]}" Sources/PaliadinBackends/ClaudeStreamJSON.swift Fuzz/FuzzSupport.swift Fuzz/ClaudeStreamJSONFuzz.swift
 run sse Fuzz/sse.dict
 run stream-json Fuzz/stream-json.dict
 say "passed"

@@ -135,4 +135,17 @@ struct StalledReaderTests {
             #expect(try await client.stream(next).events.last?.name == "end")
         }
     }
+
+    @Test("a connection whose request never arrives whole is closed after the idle timeout")
+    func idleConnectionIsClosed() async throws {
+        try await TestHarness.withLiveServer(configure: { $0.idleConnectionTimeout = .seconds(1) }) { _, client in
+            let silent = try await SlowReader(port: client.port, rawRequest: "GET /api/paliadin/history HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            for _ in 0..<200 where !silent.isClosed {
+                silent.read()
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(silent.isClosed, "the server closed the idle connection")
+            #expect(silent.bytesRead == 0, "nothing was answered")
+        }
+    }
 }

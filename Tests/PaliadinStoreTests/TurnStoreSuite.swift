@@ -62,13 +62,24 @@ struct TurnStoreSuite {
 
     @Test("events page in order after a sequence number")
     func eventPaging() async throws {
-        try await Self.withStores { _, store in
+        try await Self.withStores { name, store in
             let turn = record()
             try await store.insertTurn(turn)
             try await store.appendEvents((1...10).map { content(turn.id, $0, "t\($0)") })
             let page = try await store.events(of: turn.id, after: 3, limit: 4)
             #expect(page.map(\.seq) == [4, 5, 6, 7])
             #expect(try await store.events(of: turn.id, after: 10, limit: 4).isEmpty)
+            // A page bounded by bytes: events while their data fits, but always the first.
+            let big = TurnRecord(
+                id: TurnID(), userID: "u@x", sessionID: "s", pageOrigin: nil, contextJSON: nil, userMessage: "q", startedAt: Date(),
+                backend: "openai", model: "m")
+            try await store.insertTurn(big)
+            try await store.appendEvents((1...6).map { content(big.id, $0, String(repeating: "x", count: 10_000)) })
+            let eventBytes = content(big.id, 1, String(repeating: "x", count: 10_000)).data.utf8.count
+            #expect(try await store.events(of: big.id, after: 0, limit: 100, maxBytes: 3 * eventBytes).map(\.seq) == [1, 2, 3], "\(name)")
+            #expect(try await store.events(of: big.id, after: 2, limit: 100, maxBytes: 3 * eventBytes - 1).map(\.seq) == [3, 4])
+            #expect(try await store.events(of: big.id, after: 4, limit: 100, maxBytes: 10).map(\.seq) == [5], "one event even over the bound")
+            #expect(try await store.events(of: big.id, after: 0, limit: 2, maxBytes: .max).map(\.seq) == [1, 2])
             await #expect(throws: (any Error).self) {
                 try await store.appendEvents([content(turn.id, 5, "duplicate")])
             }

@@ -37,7 +37,15 @@ public final class SlowReader: Sendable {
     /// - Parameters:
     ///   - readSize: the most bytes one `read()` takes (1 for a reader of a byte at a time).
     ///   - keepText: keep what was read, to look at it afterwards.
-    public init(port: Int, path: String, headers: [String: String] = [:], readSize: Int = 1, keepText: Bool = false) async throws {
+    public convenience init(port: Int, path: String, headers: [String: String] = [:], readSize: Int = 1, keepText: Bool = false) async throws {
+        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        request += "\r\n"
+        try await self.init(port: port, rawRequest: request, readSize: readSize, keepText: keepText)
+    }
+
+    /// Connects to `127.0.0.1:port` and sends `rawRequest` as it is (it may be incomplete).
+    public init(port: Int, rawRequest: String, readSize: Int = 1, keepText: Bool = false) async throws {
         let counter = Counter(keepText: keepText)
         self.counter = counter
         channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -49,10 +57,7 @@ public final class SlowReader: Sendable {
             }
             .connect(host: "127.0.0.1", port: port)
             .get()
-        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n"
-        for (name, value) in headers { request += "\(name): \(value)\r\n" }
-        request += "\r\n"
-        try await channel.writeAndFlush(ByteBuffer(string: request))
+        try await channel.writeAndFlush(ByteBuffer(string: rawRequest))
     }
 
     /// Takes one read's worth (at most `readSize` bytes) from the socket.
