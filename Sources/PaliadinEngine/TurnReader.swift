@@ -4,8 +4,9 @@ import PaliadinStore
 /// Reads one turn's events for one reader, from a given point, without gaps or repeats.
 ///
 /// While the turn runs in this process, events come from its live log the moment they are
-/// emitted; otherwise (the turn ended, or runs where this process cannot see it) from the
-/// store. Either way the reader only keeps its cursor and reads in bounded pages.
+/// written; otherwise (the turn ended, or runs where this process cannot see it) from the
+/// store. Either way the reader only keeps its cursor and reads in pages bounded in count
+/// and in bytes.
 public struct TurnReader: Sendable {
     /// What the reader should send next.
     public enum Item: Sendable {

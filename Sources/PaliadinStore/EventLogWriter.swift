@@ -169,10 +169,7 @@ public final class EventLogWriter: Sendable {
     /// could not be written.
     private func write(_ batch: [TurnEvent]) async -> [TurnID: any Error] {
         if await attempt(batch) == nil { return [:] }
-        /// Turns whose write failed, with the error; their later events are dropped.
         var failures: [TurnID: any Error] = [:]
-        /// Someone waits to read what is pending: write without letting a batch gather.
-        var demanded = false
         for (turnID, events) in Dictionary(grouping: batch, by: \.turnID) {
             if let error = await attempt(events) {
                 logger.error(
