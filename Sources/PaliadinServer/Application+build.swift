@@ -57,6 +57,11 @@ func buildRouter(
     streams: StalledStreamMonitor
 ) throws -> Router<PaliadinRequestContext> {
     let router = Router(context: PaliadinRequestContext.self)
+    // The probes exist even with Paliadin's routes turned off: the process still runs.
+    HealthController(
+        checkDatabase: { try await store.ping() }, isAccepting: { supervisor.isAccepting }, backends: supervisor.backends.names,
+        logger: Logger(label: "paliadin.health")
+    ).addRoutes(to: router)
     guard configuration.enabled else { return router }
     if !configuration.corsOrigins.isEmpty { router.add(middleware: CORSPolicy(origins: Set(configuration.corsOrigins))) }
     let pages = PageController(assets: try AssetLibrary(), embedOrigins: configuration.embedOrigins)

@@ -140,6 +140,10 @@ public final class PostgresTurnStore: SharedTurnStore, Service {
         }
     }
 
+    public func ping() async throws {
+        _ = try await rows("SELECT 1")
+    }
+
     public func lastEvent(of id: TurnID) async throws -> TurnEvent? {
         try await rows("SELECT seq, kind, data FROM turn_events WHERE turn_id = \(id.description) ORDER BY seq DESC LIMIT 1") {
             try PostgresRowMapping.event(of: id, $0)

@@ -132,6 +132,10 @@ public final class SQLiteTurnStore: TurnStore {
         }
     }
 
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     public func turn(_ id: TurnID) async throws -> TurnRecord? {
         try await pool.read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM turns WHERE id = ?"), arguments: [id.description]).map(Self.record)

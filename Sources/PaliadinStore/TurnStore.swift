@@ -28,6 +28,9 @@ public protocol TurnStore: Sendable {
     /// The turn's row, or `nil`.
     func turn(_ id: TurnID) async throws -> TurnRecord?
 
+    /// A trivial read: returns when the database answers, throws when it does not.
+    func ping() async throws
+
     /// Events of a turn with a sequence number above `seq`, ascending, at most `limit`, and no
     /// more than fit in `maxBytes` of data (but always the first one): a reader of a large
     /// answer holds a bounded page, whatever the size of its events.
