@@ -34,6 +34,7 @@ struct TurnStoreSuite {
     @Test("a turn's row round-trips and closes once, with its last event")
     func rowLifecycle() async throws {
         try await Self.withStores { name, store in
+            try await store.ping()
             let turn = record()
             try await store.insertTurn(turn)
             let stored = try #require(try await store.turn(turn.id), "\(name)")
