@@ -1,3 +1,4 @@
+import Logging
 import PaliadinCore
 import PaliadinEngine
 
@@ -73,6 +74,24 @@ public struct AppConfiguration: Sendable {
     /// Origins (`https://tools.example.com`) of pages that may call the API with a bearer
     /// token (CORS). Cookies never travel on those requests.
     public var corsOrigins: [String] = []
+
+    /// Besides owners, a request carrying this bearer token may read `GET /metrics` (a
+    /// Prometheus scraper's credential). Never logged.
+    public var metricsToken: String?
+    /// When set, a second listener on this address serves `GET /metrics` alone, without
+    /// credentials (keep it on a private interface).
+    public var metricsListen: ListenAddress?
+    /// OTLP/HTTP endpoint (`http://127.0.0.1:4318`) traces are exported to; nil: tracing is off.
+    public var otlpEndpoint: String?
+    /// `service.name` on exported traces.
+    public var serviceName = "paliadin"
+    /// The least severe level that is logged.
+    public var logLevel: Logger.Level = .info
+    /// How log lines are written.
+    public var logFormat: LogFormat = .text
+    /// Whether the per-turn log line carries the user's message and the answer. Off by default:
+    /// message text stays out of logs unless the operator asks for it.
+    public var logMessageText = false
 
     public init() {}
 
