@@ -19,6 +19,7 @@ struct TurnRunner: Sendable {
     let store: any TurnStore
     let timing: TurnTimingPolicy
     let clock: EngineClock
+    let metrics: TurnMetrics
     let logger: Logger
 
     /// How the turn came to an end.
@@ -30,6 +31,8 @@ struct TurnRunner: Sendable {
 
     /// Runs the turn; returns false when its end could not be saved.
     func run() async -> Bool {
+        metrics.turnRunning()
+        defer { metrics.turnStopped() }
         let start = clock.now
         let progress = SharedProgress(TurnProgress(watch: TurnWatch(policy: timing, mode: backend.mode)))
         await emit(.meta, MetaPayload(turnID: record.id, startedAt: record.startedAt))
@@ -64,18 +67,27 @@ struct TurnRunner: Sendable {
     }
 
     private func pumpBackend(_ request: BackendTurnRequest, progress: SharedProgress, start: Duration) async -> Ending? {
+        let called = clock.now
+        let ending: Ending?
         do {
             try await backend.runTurn(request) { event in
                 await handle(event, progress: progress, at: clock.now - start)
             }
-            return .answered
+            ending = .answered
         } catch let failure as BackendFailure {
-            return .failed(ErrorPayload(code: failure.code, message: failure.message, retryable: failure.retryable))
+            ending = .failed(ErrorPayload(code: failure.code, message: failure.message, retryable: failure.retryable))
         } catch {
             // Cancelled because the watch or a stop request ended the turn first.
-            if Task.isCancelled { return nil }
-            return .failed(ErrorPayload(code: TurnErrorCode.upstreamError, message: "\(error)", retryable: true))
+            ending = Task.isCancelled ? nil : .failed(ErrorPayload(code: TurnErrorCode.upstreamError, message: "\(error)", retryable: true))
         }
+        let outcome: String
+        switch ending {
+        case .answered: outcome = "ok"
+        case .failed(let error): outcome = error.code
+        case .stopped, nil: outcome = "stopped"
+        }
+        metrics.backendRequest(backend: backend.name, model: backend.model, outcome: outcome, duration: clock.now - called)
+        return ending
     }
 
     private func handle(_ event: BackendEvent, progress: SharedProgress, at now: Duration) async {
@@ -210,6 +222,9 @@ struct TurnRunner: Sendable {
             outcome.errorCode = internalError.code
         }
         entry.log.publish(last: last)
+        metrics.turnFinished(
+            backend: record.backend, model: record.model, status: outcome.status, errorCode: outcome.errorCode, duration: elapsed,
+            firstContent: progress.firstContent, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut)
         logger.info(
             "turn ended",
             metadata: [

@@ -23,6 +23,8 @@ public final class TurnSupervisor: Service {
     /// The other instances sharing the database, if any.
     public let cluster: ClusterMembership?
     private let writer: EventLogWriter
+    /// Counts and times turns.
+    public let metrics: TurnMetrics
     let clock: EngineClock
     let logger: Logger
     private let jobs: AsyncStream<TurnJob>
@@ -42,18 +44,20 @@ public final class TurnSupervisor: Service {
 
     public convenience init(
         store: any TurnStore, backend: any ChatBackend, conversation: ConversationBuilder,
-        configuration: EngineConfiguration = EngineConfiguration(), clock: EngineClock = .continuous, logger: Logger
+        configuration: EngineConfiguration = EngineConfiguration(), clock: EngineClock = .continuous, metrics: TurnMetrics = TurnMetrics(),
+        logger: Logger
     ) {
         self.init(
             store: store, backends: BackendRegistry(single: backend), conversation: conversation, configuration: configuration,
-            clock: clock, logger: logger)
+            clock: clock, metrics: metrics, logger: logger)
     }
 
     public init(
         store: any TurnStore, backends: BackendRegistry, conversation: ConversationBuilder,
         configuration: EngineConfiguration = EngineConfiguration(), cluster: ClusterMembership? = nil, clock: EngineClock = .continuous,
-        logger: Logger
+        metrics: TurnMetrics = TurnMetrics(), logger: Logger
     ) {
+        self.metrics = metrics
         self.store = store
         self.cluster = cluster
         self.backends = backends
@@ -61,7 +65,7 @@ public final class TurnSupervisor: Service {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
-        self.writer = EventLogWriter(store: store, logger: logger)
+        self.writer = EventLogWriter(store: store, logger: logger, metrics: metrics.factory)
         self.rateLimiter = configuration.userLimits.turnsPerMinute.map { TurnRateLimiter(perMinute: $0, clock: clock) }
         (self.jobs, self.jobsInput) = AsyncStream.makeStream(of: TurnJob.self)
     }
@@ -112,6 +116,7 @@ public final class TurnSupervisor: Service {
             throw error
         }
         let entry = hub.register(record.id, userID: record.userID, writer: writer, reserved: true)
+        metrics.turnStarted(backend: record.backend, model: record.model)
         let job = TurnJob(record: record, turn: new, backend: backend, past: past, entry: entry)
         if case .terminated = jobsInput.yield(job) {
             // Shutdown began between the check above and now: close the row without running
@@ -265,7 +270,7 @@ public final class TurnSupervisor: Service {
         await TurnRunner(
             record: job.record, turn: job.turn, backend: job.backend, conversation: conversation,
             past: job.past, entry: job.entry, writer: writer, store: store,
-            timing: configuration.timing, clock: clock, logger: logger
+            timing: configuration.timing, clock: clock, metrics: metrics, logger: logger
         ).run()
     }
 }

@@ -9,6 +9,7 @@ import PaliadinBackends
 import PaliadinCore
 import PaliadinEngine
 import PaliadinStore
+import ServiceLifecycle
 
 /// Builds the Paliadin application: store, backend, turn supervisor and routes.
 public func buildApplication(
@@ -19,17 +20,29 @@ public func buildApplication(
     let httpClient = OpenAICompatibleBackend.makeHTTPClient(
         maxConnections: configuration.backendConnections, idleTimeout: configuration.backendIdleTimeout)
     let backends = try BackendFactory.registry(for: configuration, environment: environment, httpClient: httpClient)
+    let metrics = ServerMetrics()
     let supervisor = TurnSupervisor(
         store: store, backends: backends,
         conversation: ConversationBuilder(systemPrompt: configuration.systemPrompt, historyBudget: configuration.historyBudget),
-        configuration: configuration.engine, cluster: database.cluster(configuration), logger: logger)
+        configuration: configuration.engine, cluster: database.cluster(configuration), metrics: metrics.turns, logger: logger)
     var sessions: SessionTokenVerifier?
     if let key = configuration.sessionKey {
         sessions = try await SessionTokenVerifier(key: key, issuer: configuration.sessionIssuer, audience: configuration.sessionAudience)
     }
     let streams = StalledStreamMonitor(
         timeout: configuration.stalledReaderTimeout, isShuttingDown: { !supervisor.isAccepting }, logger: logger)
-    let router = try buildRouter(configuration, store: store, supervisor: supervisor, sessions: sessions, streams: streams)
+    let router = try buildRouter(
+        configuration, store: store, supervisor: supervisor, sessions: sessions, streams: streams, metrics: metrics)
+    var extraServices: [any Service] = []
+    if let address = configuration.metricsListen {
+        // A listener of its own, serving nothing but the metrics, for a private interface.
+        let metricsRouter = Router()
+        MetricsController(metrics: metrics, token: nil, open: true).addRoutes(to: metricsRouter)
+        extraServices.append(
+            Application(
+                router: metricsRouter, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "paliadin"),
+                logger: logger))
+    }
     let idle = configuration.idleConnectionTimeout.map { TimeAmount($0) }
     var app = Application(
         router: router,
@@ -41,7 +54,7 @@ public func buildApplication(
         // Shut down in reverse order: the turns first, the database last.
         services: database.services + [
             HTTPClientService(client: httpClient), supervisor, IdleMemoryTrimmer(hub: supervisor.hub, logger: logger), streams,
-        ],
+        ] + extraServices,
         logger: logger)
     app.beforeServerStarts {
         _ = database
@@ -54,7 +67,7 @@ public func buildApplication(
 /// The routes of DESIGN.md §2. With `enabled` false none of them exist.
 func buildRouter(
     _ configuration: AppConfiguration, store: any TurnStore, supervisor: TurnSupervisor, sessions: SessionTokenVerifier?,
-    streams: StalledStreamMonitor
+    streams: StalledStreamMonitor, metrics: ServerMetrics = ServerMetrics()
 ) throws -> Router<PaliadinRequestContext> {
     let router = Router(context: PaliadinRequestContext.self)
     // The probes exist even with Paliadin's routes turned off: the process still runs.
@@ -62,6 +75,7 @@ func buildRouter(
         checkDatabase: { try await store.ping() }, isAccepting: { supervisor.isAccepting }, backends: supervisor.backends.names,
         logger: Logger(label: "paliadin.health")
     ).addRoutes(to: router)
+    MetricsController(metrics: metrics, token: configuration.metricsToken, open: false).addRoutes(to: router)
     guard configuration.enabled else { return router }
     if !configuration.corsOrigins.isEmpty { router.add(middleware: CORSPolicy(origins: Set(configuration.corsOrigins))) }
     let pages = PageController(assets: try AssetLibrary(), embedOrigins: configuration.embedOrigins)
@@ -78,7 +92,7 @@ func buildRouter(
         SessionController(sessions: sessions, owners: configuration.effectiveOwners).addRoutes(to: router, gated: gated)
     }
     TurnController(
-        supervisor: supervisor, store: store, configuration: configuration, streams: streams,
+        supervisor: supervisor, store: store, configuration: configuration, streams: streams, metrics: metrics,
         recovery: RecoveryRule(giveUpAfter: configuration.recoveryGiveUp)
     ).addRoutes(to: gated.group("api/paliadin"))
     AdminController(store: store).addRoutes(to: gated.group("api/admin/paliadin"))

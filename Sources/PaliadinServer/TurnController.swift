@@ -15,6 +15,8 @@ struct TurnController {
     let configuration: AppConfiguration
     /// Closes streams whose reader stopped taking data.
     let streams: StalledStreamMonitor
+    /// Open readers and resumes are counted here.
+    let metrics: ServerMetrics
     let recovery: RecoveryRule
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -100,6 +102,7 @@ struct TurnController {
             start = last.seq - 1
         }
         supervisor.noteReader(of: turnID, resumed: after > 0)
+        if after > 0 { metrics.resumes.increment() }
         return eventStream(of: turnID, from: start, channel: context.channel)
     }
 
@@ -108,6 +111,7 @@ struct TurnController {
     private func eventStream(of turnID: TurnID, from readFrom: Int, channel: any Channel, headers extra: HTTPFields = [:]) -> Response {
         let supervisor = self.supervisor
         let streams = self.streams
+        let readersOpen = metrics.readersOpen
         let retry = configuration.sseRetryMS
         var headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
@@ -122,7 +126,11 @@ struct TurnController {
                 // client that leaves mid-stream is noticed at the next write (an event, or at
                 // the latest the next ping), which fails and ends this handler.
                 let watch = streams.watch(channel)
-                defer { streams.release(watch) }
+                readersOpen.increment()
+                defer {
+                    streams.release(watch)
+                    readersOpen.decrement()
+                }
                 var reader = supervisor.reader(for: turnID, after: readFrom)
                 // The retry hint and whatever the turn has already said go out in one write.
                 var opening = ByteBuffer(string: "retry: \(retry)\n\n")

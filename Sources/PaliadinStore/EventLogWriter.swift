@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import PaliadinCore
 import Synchronization
 
@@ -82,6 +83,10 @@ public final class EventLogWriter: Sendable {
     private let gatherWindow: Duration
     private let clock: any Clock<Duration> & Sendable
     private let state = Mutex(State())
+    /// Events per transaction.
+    private let batchSize: Recorder
+    /// How long each transaction of events took.
+    private let writeLatency: Metrics.Timer
 
     /// - Parameters:
     ///   - maxBatch: the most events in one transaction.
@@ -90,16 +95,24 @@ public final class EventLogWriter: Sendable {
     ///     transaction for every one or two events. A `flush` or a full batch ends the wait at
     ///     once, so nobody who waits for the log waits longer. Zero writes at once.
     ///   - clock: the clock of the gather window.
+    ///   - metrics: where batch sizes and write times are reported (nowhere by default).
     public init(
         store: any TurnStore, logger: Logger, maxBatch: Int = 512, gatherWindow: Duration = .milliseconds(5),
-        clock: any Clock<Duration> & Sendable = ContinuousClock()
+        clock: any Clock<Duration> & Sendable = ContinuousClock(), metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        self.batchSize = Recorder(label: Self.batchSizeMetric, factory: metrics)
+        self.writeLatency = Metrics.Timer(label: Self.writeLatencyMetric, factory: metrics)
         self.store = store
         self.logger = logger
         self.maxBatch = maxBatch
         self.gatherWindow = gatherWindow
         self.clock = clock
     }
+
+    /// The metric of events per transaction (a histogram).
+    public static let batchSizeMetric = "paliadin_event_log_batch_events"
+    /// The metric of the time each transaction of events takes (a histogram, seconds).
+    public static let writeLatencyMetric = "paliadin_event_log_write_seconds"
 
     /// How many transactions of events the writer has made (for tests and metrics).
     public var batchesWritten: Int { state.withLock { $0.batchesWritten } }
@@ -186,7 +199,10 @@ public final class EventLogWriter: Sendable {
         for pause in [Duration.zero, .milliseconds(50), .milliseconds(250)] {
             if pause > .zero { try? await Task.sleep(for: pause) }
             do {
+                let started = ContinuousClock.now
                 try await store.appendEvents(events)
+                writeLatency.record(duration: ContinuousClock.now - started)
+                batchSize.record(events.count)
                 return nil
             } catch {
                 lastError = error

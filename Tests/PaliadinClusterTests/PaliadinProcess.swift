@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import PaliadinTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -110,11 +111,7 @@ final class PaliadinProcess {
 
     /// A port nobody listens on now.
     static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
+        try await freeLoopbackPort()
     }
 }
 

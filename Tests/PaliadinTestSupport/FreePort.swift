@@ -1,0 +1,10 @@
+import NIOCore
+import NIOPosix
+
+/// A loopback port nobody listens on now (bound, read, and released at once).
+public func freeLoopbackPort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress?.port ?? 0
+    try await channel.close()
+    return port
+}
