@@ -15,6 +15,9 @@ public struct EngineConfiguration: Sendable {
     /// How many turns one user may start per minute and run at once (none by default here;
     /// the server applies `UserTurnLimits.serverDefault`).
     public var userLimits: UserTurnLimits
+    /// Whether the per-turn log line carries the user's message and the answer (off: message
+    /// text never reaches the log).
+    public var logsMessageText: Bool
 
     public init(
         timing: TurnTimingPolicy = TurnTimingPolicy(),
@@ -22,7 +25,8 @@ public struct EngineConfiguration: Sendable {
         shutdownGrace: Duration = .seconds(10),
         storePollInterval: Duration = .milliseconds(250),
         historyTurns: Int = 20,
-        userLimits: UserTurnLimits = .none
+        userLimits: UserTurnLimits = .none,
+        logsMessageText: Bool = false
     ) {
         self.timing = timing
         self.pingInterval = pingInterval
@@ -30,5 +34,6 @@ public struct EngineConfiguration: Sendable {
         self.storePollInterval = storePollInterval
         self.historyTurns = historyTurns
         self.userLimits = userLimits
+        self.logsMessageText = logsMessageText
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import PaliadinCore
 import PaliadinStore
 import Synchronization
+import Tracing
 
 /// Runs one turn from its `meta` event to its last event: drives the backend, applies the
 /// silence / thinking / deadline rules with the injected clock, honours stop requests, and
@@ -20,6 +21,11 @@ struct TurnRunner: Sendable {
     let timing: TurnTimingPolicy
     let clock: EngineClock
     let metrics: TurnMetrics
+    let tracing: TurnTracing
+    /// The turn's span (nil: tracing is off).
+    let span: (any Span)?
+    /// Whether the turn's log line carries its message and answer.
+    let logsMessageText: Bool
     let logger: Logger
 
     /// How the turn came to an end.
@@ -68,6 +74,7 @@ struct TurnRunner: Sendable {
 
     private func pumpBackend(_ request: BackendTurnRequest, progress: SharedProgress, start: Duration) async -> Ending? {
         let called = clock.now
+        let call = tracing.startBackendCall(of: span, backend: backend)
         let ending: Ending?
         do {
             try await backend.runTurn(request) { event in
@@ -87,6 +94,10 @@ struct TurnRunner: Sendable {
         case .stopped, nil: outcome = "stopped"
         }
         metrics.backendRequest(backend: backend.name, model: backend.model, outcome: outcome, duration: clock.now - called)
+        if call != nil {
+            let (tokensIn, tokensOut) = progress.withLock { ($0.tokensIn, $0.tokensOut) }
+            tracing.endBackendCall(call, outcome: outcome, tokensIn: tokensIn, tokensOut: tokensOut)
+        }
         return ending
     }
 
@@ -181,9 +192,12 @@ struct TurnRunner: Sendable {
             failure = ErrorPayload(code: TurnErrorCode.internalError, message: "could not save the turn's events", retryable: true)
             outcome.status = .failed
         }
+        let flushing = tracing.child(TurnTracing.Names.flushEvents, of: span)
         do {
             try await writer.flush(turn: record.id)
+            tracing.endStoreSpan(flushing, operation: "flush_events")
         } catch {
+            tracing.endStoreSpan(flushing, operation: "flush_events", error: error)
             failure = ErrorPayload(code: TurnErrorCode.internalError, message: "could not save the turn's events: \(error)", retryable: true)
             outcome.status = .failed
         }
@@ -201,6 +215,8 @@ struct TurnRunner: Sendable {
         }
         guard var last = entry.log.seal(failure == nil ? .end : .error, data: lastData) else { return true }
         var saved = false
+        let finishing = tracing.child(TurnTracing.Names.finishTurn, of: span)
+        var finishError: (any Error)?
         // A database that restarts (or fails over) is back within seconds: keep trying for
         // about 20 s, so the row does not stay `running` with nobody to close it.
         for pause in Self.closeRetryPauses {
@@ -212,9 +228,11 @@ struct TurnRunner: Sendable {
                 }
                 break
             } catch {
+                finishError = error
                 logger.error("could not close the turn", metadata: ["turn": "\(record.id)", "error": "\(error)"])
             }
         }
+        tracing.endStoreSpan(finishing, operation: "finish_turn", error: saved ? nil : finishError)
         if !saved {
             let internalError = ErrorPayload(code: TurnErrorCode.internalError, message: "could not save the end of the turn", retryable: true)
             last = TurnEvent(turnID: record.id, seq: last.seq, kind: .error, data: PayloadCoding.encode(internalError))
@@ -225,12 +243,17 @@ struct TurnRunner: Sendable {
         metrics.turnFinished(
             backend: record.backend, model: record.model, status: outcome.status, errorCode: outcome.errorCode, duration: elapsed,
             firstContent: progress.firstContent, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut)
-        logger.info(
-            "turn ended",
-            metadata: [
-                "turn": "\(record.id)", "status": "\(outcome.status.rawValue)", "error_code": "\(outcome.errorCode ?? "")",
-                "duration_ms": "\(durationMS)", "ttft_ms": "\(ttftMS.map(String.init) ?? "")", "backend": "\(backend.name)",
-            ])
+        tracing.endTurn(span, outcome: outcome)
+        var line: Logger.Metadata = [
+            "turn": "\(record.id)", "status": "\(outcome.status.rawValue)", "error_code": "\(outcome.errorCode ?? "")",
+            "duration_ms": "\(durationMS)", "ttft_ms": "\(ttftMS.map(String.init) ?? "")", "backend": "\(backend.name)",
+            "model": "\(backend.model)",
+        ]
+        if logsMessageText {
+            line["user_message"] = "\(record.userMessage)"
+            line["response"] = "\(outcome.response)"
+        }
+        logger.info("turn ended", metadata: line)
         return saved
     }
 

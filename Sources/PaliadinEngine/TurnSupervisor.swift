@@ -4,6 +4,7 @@ import PaliadinCore
 import PaliadinStore
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// Owns every turn running in this process.
 ///
@@ -25,6 +26,8 @@ public final class TurnSupervisor: Service {
     private let writer: EventLogWriter
     /// Counts and times turns.
     public let metrics: TurnMetrics
+    /// Spans of turns (off unless a tracer is given).
+    let tracing: TurnTracing
     let clock: EngineClock
     let logger: Logger
     private let jobs: AsyncStream<TurnJob>
@@ -40,24 +43,27 @@ public final class TurnSupervisor: Service {
         /// or its conversation id (for one that does).
         let past: SessionPast
         let entry: LiveTurnHub.Entry
+        /// The turn's span, when tracing is on.
+        let span: (any Span)?
     }
 
     public convenience init(
         store: any TurnStore, backend: any ChatBackend, conversation: ConversationBuilder,
         configuration: EngineConfiguration = EngineConfiguration(), clock: EngineClock = .continuous, metrics: TurnMetrics = TurnMetrics(),
-        logger: Logger
+        tracing: TurnTracing = .off, logger: Logger
     ) {
         self.init(
             store: store, backends: BackendRegistry(single: backend), conversation: conversation, configuration: configuration,
-            clock: clock, metrics: metrics, logger: logger)
+            clock: clock, metrics: metrics, tracing: tracing, logger: logger)
     }
 
     public init(
         store: any TurnStore, backends: BackendRegistry, conversation: ConversationBuilder,
         configuration: EngineConfiguration = EngineConfiguration(), cluster: ClusterMembership? = nil, clock: EngineClock = .continuous,
-        metrics: TurnMetrics = TurnMetrics(), logger: Logger
+        metrics: TurnMetrics = TurnMetrics(), tracing: TurnTracing = .off, logger: Logger
     ) {
         self.metrics = metrics
+        self.tracing = tracing
         self.store = store
         self.cluster = cluster
         self.backends = backends
@@ -107,21 +113,28 @@ public final class TurnSupervisor: Service {
         // The row and the conversation so far in one trip to the database: the turn can then
         // call the backend at once, without reading the store again.
         let past: SessionPast
+        let span = tracing.startTurn(record)
+        let opening = tracing.child(TurnTracing.Names.openTurn, of: span)
         do {
             past = try await store.openTurn(
                 record, historyLimit: backend.keepsConversation ? 0 : configuration.historyTurns,
                 resumeConversation: backend.keepsConversation)
+            tracing.endStoreSpan(opening, operation: "open_turn")
         } catch {
+            tracing.endStoreSpan(opening, operation: "open_turn", error: error)
+            span?.recordError(error)
+            span?.end()
             hub.release(userID: new.userID)
             throw error
         }
         let entry = hub.register(record.id, userID: record.userID, writer: writer, reserved: true)
         metrics.turnStarted(backend: record.backend, model: record.model)
-        let job = TurnJob(record: record, turn: new, backend: backend, past: past, entry: entry)
+        let job = TurnJob(record: record, turn: new, backend: backend, past: past, entry: entry, span: span)
         if case .terminated = jobsInput.yield(job) {
             // Shutdown began between the check above and now: close the row without running
             // the turn, and answer as if it had begun before.
             hub.remove(record.id)
+            span?.end()
             await closeWithoutRunning(record.id, entry: entry, message: "Paliadin is shutting down")
             throw EngineError.shuttingDown
         }
@@ -270,7 +283,8 @@ public final class TurnSupervisor: Service {
         await TurnRunner(
             record: job.record, turn: job.turn, backend: job.backend, conversation: conversation,
             past: job.past, entry: job.entry, writer: writer, store: store,
-            timing: configuration.timing, clock: clock, metrics: metrics, logger: logger
+            timing: configuration.timing, clock: clock, metrics: metrics, tracing: tracing, span: job.span,
+            logsMessageText: configuration.logsMessageText, logger: logger
         ).run()
     }
 }

@@ -25,6 +25,8 @@ public struct AppConfiguration: Sendable {
     public var backendIdleTimeout: Duration = .seconds(10)
     /// Several named backends (from `--backends-file`); when set, the single backend above is not used.
     public var backendsFile: BackendsFile?
+    /// Where `backendsFile` was read from (nil: not from a file of its own).
+    public var backendsFilePath: String?
     /// Model name sent to the backend.
     public var model = "smollm2"
     /// API key for the backend, if it wants one. Never logged.
@@ -83,15 +85,14 @@ public struct AppConfiguration: Sendable {
     public var metricsListen: ListenAddress?
     /// OTLP/HTTP endpoint (`http://127.0.0.1:4318`) traces are exported to; nil: tracing is off.
     public var otlpEndpoint: String?
+    /// Send spans as OTLP JSON instead of binary protobuf (for collectors that want it).
+    public var otlpJSON = false
     /// `service.name` on exported traces.
     public var serviceName = "paliadin"
     /// The least severe level that is logged.
     public var logLevel: Logger.Level = .info
     /// How log lines are written.
     public var logFormat: LogFormat = .text
-    /// Whether the per-turn log line carries the user's message and the answer. Off by default:
-    /// message text stays out of logs unless the operator asks for it.
-    public var logMessageText = false
 
     public init() {}
 

@@ -21,10 +21,12 @@ public func buildApplication(
         maxConnections: configuration.backendConnections, idleTimeout: configuration.backendIdleTimeout)
     let backends = try BackendFactory.registry(for: configuration, environment: environment, httpClient: httpClient)
     let metrics = ServerMetrics()
+    let (tracing, traceExporter) = try TracingSetup.make(configuration, logger: logger)
     let supervisor = TurnSupervisor(
         store: store, backends: backends,
         conversation: ConversationBuilder(systemPrompt: configuration.systemPrompt, historyBudget: configuration.historyBudget),
-        configuration: configuration.engine, cluster: database.cluster(configuration), metrics: metrics.turns, logger: logger)
+        configuration: configuration.engine, cluster: database.cluster(configuration), metrics: metrics.turns, tracing: tracing,
+        logger: logger)
     var sessions: SessionTokenVerifier?
     if let key = configuration.sessionKey {
         sessions = try await SessionTokenVerifier(key: key, issuer: configuration.sessionIssuer, audience: configuration.sessionAudience)
@@ -51,8 +53,9 @@ public func buildApplication(
             address: .hostname(configuration.host, port: configuration.port), serverName: "paliadin",
             // Room for bursts of new connections (thousands of streams opening at once); the kernel caps it at somaxconn.
             backlog: 4096),
-        // Shut down in reverse order: the turns first, the database last.
-        services: database.services + [
+        // Shut down in reverse order: the turns first, then the span exporter (it sends the
+        // last turns' spans), the database last.
+        services: database.services + [traceExporter].compactMap { $0 } + [
             HTTPClientService(client: httpClient), supervisor, IdleMemoryTrimmer(hub: supervisor.hub, logger: logger), streams,
         ] + extraServices,
         logger: logger)

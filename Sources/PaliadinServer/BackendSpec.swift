@@ -49,7 +49,7 @@ public struct BackendSpec: Sendable, Equatable, Decodable {
             self.options = options
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case host, user, port, options
             case identityFile = "identity_file"
             case knownHostsFile = "known_hosts_file"
@@ -101,7 +101,7 @@ public struct BackendSpec: Sendable, Equatable, Decodable {
         self.ssh = ssh
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, type, url, model, command, format, prompt, environment, ssh
         case apiKeyEnv = "api_key_env"
         case maxTokens = "max_tokens"

@@ -5,13 +5,27 @@ import Yams
 public enum BackendsFileLoader {
     /// Parses the YAML text; checks names, URLs and the default.
     public static func parse(_ text: String) throws -> BackendsFile {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw BackendsFileError("the backends file is not valid YAML: \(error)")
+        }
+        guard let node else { throw BackendsFileError("the backends file is empty") }
+        return try parse(node)
+    }
+
+    /// Checks a backends file already read as YAML (the backends file, or the `backends:` part
+    /// of the configuration file): keys, names, URLs and the default.
+    public static func parse(_ node: Node) throws -> BackendsFile {
+        try checkKeys(node)
         let file: BackendsFile
         do {
-            file = try YAMLDecoder().decode(BackendsFile.self, from: text)
+            file = try YAMLDecoder().decode(BackendsFile.self, from: node)
         } catch let error as DecodingError {
             throw BackendsFileError("the backends file does not fit the format: \(describe(error))")
         } catch {
-            throw BackendsFileError("the backends file is not valid YAML: \(error)")
+            throw BackendsFileError("the backends file cannot be read: \(error)")
         }
         guard !file.backends.isEmpty else { throw BackendsFileError("the backends file lists no backend") }
         var seen: Set<String> = []
@@ -33,6 +47,26 @@ public enum BackendsFileLoader {
             throw BackendsFileError("the default backend '\(name)' is not in the list (\(file.backends.map(\.name).joined(separator: ", ")))")
         }
         return file
+    }
+
+    /// Refuses keys the format does not have, so a typo is an error rather than a setting
+    /// silently ignored.
+    static func checkKeys(_ node: Node) throws {
+        func check(_ node: Node, allowed: [String], at place: String) throws {
+            guard let mapping = node.mapping else { return }
+            for key in mapping.keys.compactMap(\.string) where !allowed.contains(key) {
+                let hint = ConfigurationFile.suggestion(for: key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+                throw BackendsFileError("unknown key '\(key)' \(place)\(hint); known keys: \(allowed.joined(separator: ", "))")
+            }
+        }
+        try check(node, allowed: ["default", "backends"], at: "at the top of the backends file")
+        for (index, backend) in (node.mapping?["backends"]?.sequence.map(Array.init) ?? []).enumerated() {
+            let name = backend.mapping?["name"]?.string ?? "#\(index + 1)"
+            try check(backend, allowed: BackendSpec.CodingKeys.allCases.map(\.stringValue), at: "in backend '\(name)'")
+            if let ssh = backend.mapping?["ssh"] {
+                try check(ssh, allowed: BackendSpec.SSHSpec.CodingKeys.allCases.map(\.stringValue), at: "in the ssh of backend '\(name)'")
+            }
+        }
     }
 
     /// Reads the file at `path`.

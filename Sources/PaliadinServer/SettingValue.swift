@@ -14,6 +14,15 @@ public enum SettingValue {
         return milliseconds(seconds * 1000)
     }
 
+    /// A duration as the settings write it: `90s`, `250ms`, `30m`, `2h`.
+    public static func text(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        if milliseconds != 0, milliseconds % 3_600_000 == 0 { return "\(milliseconds / 3_600_000)h" }
+        if milliseconds != 0, milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
+        return "\(milliseconds)ms"
+    }
+
     /// At most a year, so no setting can overflow the clock arithmetic.
     private static func milliseconds(_ value: Double) -> Duration? {
         guard value.isFinite, value >= 0, value <= 366 * 86_400_000 else { return nil }

@@ -186,6 +186,17 @@ public final class PostgresTurnStore: SharedTurnStore, Service {
             """, PostgresRowMapping.record)
     }
 
+    public func turns(startedSince since: Date, after position: Int64?, limit: Int) async throws -> TurnPage {
+        let page = try await rows(
+            """
+            SELECT row_no, \(unescaped: PostgresRowMapping.turnColumns) FROM turns
+            WHERE row_no > \(position ?? 0) AND started_at >= \(since)
+            ORDER BY row_no LIMIT \(Self.limit(limit))
+            """
+        ) { row in (try row.makeRandomAccess()["row_no"].decode(Int64.self), try PostgresRowMapping.record(row)) }
+        return TurnPage(turns: page.map(\.1), next: page.last?.0)
+    }
+
     public func stats(now: Date) async throws -> TurnStats {
         let samples = try await rows("SELECT status, error_code, started_at, duration_ms, ttft_ms, backend, model FROM turns") { row in
             let (status, errorCode, startedAt, durationMS, ttftMS, backend, model) = try row.decode(

@@ -205,6 +205,15 @@ public final class SQLiteTurnStore: TurnStore {
         }
     }
 
+    public func turns(startedSince since: Date, after position: Int64?, limit: Int) async throws -> TurnPage {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT rowid AS position, * FROM turns WHERE rowid > ? AND started_at >= ? ORDER BY rowid LIMIT ?",
+                arguments: [position ?? 0, Self.millis(since), max(0, limit)])
+            return TurnPage(turns: rows.map(Self.record), next: rows.last.map { $0["position"] as Int64 })
+        }
+    }
+
     public func stats(now: Date) async throws -> TurnStats {
         try await pool.read { db in
             let rows = try Row.fetchAll(

@@ -48,6 +48,12 @@ public protocol TurnStore: Sendable {
     /// The `limit` most recent turns of everyone, newest first.
     func recentTurns(limit: Int) async throws -> [TurnRecord]
 
+    /// Turns started at or after `since`, in the order they were written, at most `limit`,
+    /// after `position` (nil: from the first): one page of an export. Pass the page's
+    /// `next` to get the following page; the pages of one export neither skip nor repeat a
+    /// turn, even while turns are being added.
+    func turns(startedSince since: Date, after position: Int64?, limit: Int) async throws -> TurnPage
+
     /// Aggregates for the dashboard.
     func stats(now: Date) async throws -> TurnStats
 
@@ -72,6 +78,18 @@ public protocol TurnStore: Sendable {
 
     /// All tokens (without their secrets), newest first.
     func tokens() async throws -> [StoredToken]
+}
+
+/// One page of turns in the order they were written.
+public struct TurnPage: Sendable {
+    public var turns: [TurnRecord]
+    /// Where the next page starts (the position of this page's last turn); nil when the page is empty.
+    public var next: Int64?
+
+    public init(turns: [TurnRecord], next: Int64?) {
+        self.turns = turns
+        self.next = next
+    }
 }
 
 /// An API token as stored: only the SHA-256 of its secret.

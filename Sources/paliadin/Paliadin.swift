@@ -5,6 +5,6 @@ import ArgumentParser
 struct Paliadin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A self-hosted AI assistant gateway for web apps.",
-        subcommands: [Serve.self, TokenCommand.self, BackendsCommand.self, Migrate.self],
+        subcommands: [Serve.self, ConfigCommand.self, TurnsCommand.self, TokenCommand.self, BackendsCommand.self, Migrate.self, ChatCommand.self],
         defaultSubcommand: Serve.self)
 }

@@ -14,10 +14,28 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "SQLite database file or postgres:// URL. [env PALIADIN_DATABASE, default ./data/paliadin.sqlite]")
         var database: String?
 
+        @Option(help: "The configuration file of paliadin serve, whose database is meant. [env PALIADIN_CONFIG]")
+        var config: String?
+
+        /// The database: the flag, else the environment, else the configuration file, else the default.
+        func location() throws -> String {
+            let environment = ProcessInfo.processInfo.environment
+            if let database { return database }
+            if let value = environment["PALIADIN_DATABASE"], !value.isEmpty { return value }
+            guard let path = config ?? environment["PALIADIN_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+                return AppConfiguration().databasePath
+            }
+            do {
+                let file = try ConfigurationFile.load(path: path)
+                return try ConfigurationLoader.load(file: file, environment: [:], flags: [:]).configuration.databasePath
+            } catch let error as ConfigurationError {
+                throw CommandFailure(error.description)
+            }
+        }
+
         /// Opens the database (upgrading its schema), runs `body` with it, and closes it.
         func withStore<T: Sendable>(_ body: @Sendable (any TurnStore) async throws -> T) async throws -> T {
-            let location = database ?? ProcessInfo.processInfo.environment["PALIADIN_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
-                ?? "./data/paliadin.sqlite"
+            let location = try location()
             guard location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") else {
                 let store = try SQLiteTurnStore(path: location)
                 try await store.migrate()

@@ -152,6 +152,44 @@ struct TurnStoreSuite {
         }
     }
 
+    @Test("an export pages through the turns started since a time, in the order written, none skipped or repeated")
+    func exportPages() async throws {
+        try await Self.withStores { name, store in
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            let old = record(message: "old", at: start.addingTimeInterval(-3600))
+            try await store.insertTurn(old)
+            var written: [TurnID] = []
+            for index in 0..<5 {
+                let turn = record(message: "q\(index)", at: start.addingTimeInterval(Double(index)))
+                try await store.insertTurn(turn)
+                written.append(turn.id)
+            }
+            var seen: [TurnID] = []
+            var position: Int64?
+            var pages = 0
+            while true {
+                let page = try await store.turns(startedSince: start, after: position, limit: 2)
+                guard let next = page.next else {
+                    #expect(page.turns.isEmpty)
+                    break
+                }
+                #expect(page.turns.count <= 2)
+                seen += page.turns.map(\.id)
+                position = next
+                pages += 1
+                if pages == 1 {
+                    // A turn written mid-export comes in a later page, once.
+                    let late = record(message: "late", at: start.addingTimeInterval(10))
+                    try await store.insertTurn(late)
+                    written.append(late.id)
+                }
+            }
+            #expect(seen == written, "\(name)")
+            #expect(pages == 3, "\(name)")
+            #expect(try await store.turns(startedSince: start.addingTimeInterval(3), after: nil, limit: 10).turns.map(\.userMessage) == ["q3", "q4", "late"])
+        }
+    }
+
     @Test("turns left running are closed as interrupted with the text of their log and a final error event")
     func interruptRunning() async throws {
         try await Self.withStores { _, store in
