@@ -40,6 +40,45 @@ if ! PALIADIN_TOKEN="$token" python3 scripts/e2e_real_model.py 127.0.0.1 "$port"
     exit 1
 fi
 
+# The terminal client against the real model: what it prints is the stored answer, once.
+if ! PALIADIN_SERVER="http://127.0.0.1:$port" PALIADIN_TOKEN="$token" "$bin" chat --session e2e-chat \
+        "Say hello in five words." > .run/e2e-chat.out 2> .run/e2e-chat.err; then
+    echo "[e2e] paliadin chat failed:" >&2; cat .run/e2e-chat.err >&2; exit 1
+fi
+curl -fsS "http://127.0.0.1:$port/api/paliadin/history?session=e2e-chat" -H "Authorization: Bearer $token" |
+    python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+printed = open(".run/e2e-chat.out", encoding="utf-8").read()
+assert len(rows) == 1 and rows[0]["status"] == "completed", rows
+assert rows[0]["response"] and printed == rows[0]["response"] + "\n", (printed, rows[0]["response"])
+print(f"[e2e] paliadin chat printed the stored answer ({len(printed) - 1} characters)")'
+
+# The audit log from the command line, read beside the running server.
+PALIADIN_DATABASE="$db" "$bin" turns export --since 1h --events > .run/e2e-export.jsonl 2>/dev/null
+python3 - <<'PY'
+import json
+lines = [json.loads(line) for line in open(".run/e2e-export.jsonl", encoding="utf-8")]
+assert lines and all(row["events"][0]["event"] == "meta" for row in lines), "export without event logs"
+assert any(row["session_id"] == "e2e-chat" for row in lines), "the chat turn is not in the export"
+print(f"[e2e] paliadin turns export: {len(lines)} turns as JSON Lines")
+PY
+PALIADIN_DATABASE="$db" "$bin" turns list | grep -q "completed" || { echo "[e2e] paliadin turns list shows no turn" >&2; exit 1; }
+
+# config check: the effective configuration of a file, and a mistake refused.
+config_dir="$(mktemp -d)"
+printf 'listen: 127.0.0.1:%s\nbackend_url: %s\nowners: [e2e@example.com]\nsession_key: a-session-key-of-at-least-32-bytes-0123\n' \
+    "$port" "$backend_url" > "$config_dir/paliadin.yaml"
+"$bin" config check --config "$config_dir/paliadin.yaml" > .run/e2e-config.txt 2>/dev/null
+grep -q "^owners: *\"e2e@example.com\" *# file" .run/e2e-config.txt || { echo "[e2e] config check output:" >&2; cat .run/e2e-config.txt >&2; exit 1; }
+if grep -q "a-session-key-of-at-least" .run/e2e-config.txt; then echo "[e2e] config check showed a secret" >&2; exit 1; fi
+printf 'lisen: 127.0.0.1:1\n' > "$config_dir/bad.yaml"
+if "$bin" config check --config "$config_dir/bad.yaml" > /dev/null 2> .run/e2e-config.err; then
+    echo "[e2e] config check accepted an unknown key" >&2; exit 1
+fi
+grep -q "did you mean 'listen'" .run/e2e-config.err || { cat .run/e2e-config.err >&2; exit 1; }
+echo "[e2e] paliadin config check: effective configuration shown, secrets hidden, an unknown key refused"
+
 # Graceful stop in the middle of a turn: the reader gets its last frame (end, or error
 # "interrupted" once the grace period is over), the process exits, and after a restart the
 # row is closed with its partial text.

@@ -19,7 +19,8 @@ struct TurnFollower: Sendable {
 
     func follow() async -> Outcome {
         var state = TurnStreamState()
-        var retry = RetryHintScanner()
+        // The server's `retry:` hint, kept from one connection to the next.
+        var retryHint: Duration?
         var connections = 0
         var failures = 0
         var outageStart: ContinuousClock.Instant?
@@ -36,8 +37,9 @@ struct TurnFollower: Sendable {
                 case .events(let body):
                     var parser = ServerSentEventParser()
                     for try await buffer in body {
-                        retry.scan(buffer.readableBytesView)
-                        for item in try parser.feed(buffer.readableBytesView) {
+                        let items = try parser.feed(buffer.readableBytesView)
+                        if let milliseconds = parser.retryMilliseconds { retryHint = .milliseconds(milliseconds) }
+                        for item in items {
                             guard case .event(let event) = item else { continue }
                             let action = state.handle(event)
                             if state.lastEventID != seenBefore {
@@ -80,7 +82,7 @@ struct TurnFollower: Sendable {
                 printer.note("paliadin: the connection dropped (\(problem)); reconnecting…")
             }
             do {
-                try await Task.sleep(for: policy.delay(retryHint: retry.hint, consecutiveFailures: failures))
+                try await Task.sleep(for: policy.delay(retryHint: retryHint, consecutiveFailures: failures))
             } catch {
                 return Outcome(ending: .abandoned, resumes: connections - 1)
             }

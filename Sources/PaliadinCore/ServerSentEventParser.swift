@@ -37,6 +37,8 @@ public struct ServerSentEventParser: Sendable {
     private var data: [String] = []
     private var hasData = false
     private var id: String?
+    /// The latest `retry:` field (milliseconds a client should wait before reconnecting), if any came.
+    public private(set) var retryMilliseconds: Int?
 
     public init(maxLineLength: Int = 1 << 20) {
         self.maxLineLength = maxLineLength
@@ -118,6 +120,9 @@ public struct ServerSentEventParser: Sendable {
             name = String(value)
         case "id":
             if !value.contains("\u{0}") { id = String(value) }
+        case "retry":
+            // ASCII digits only, as the spec says; anything else is ignored.
+            if !value.isEmpty, value.count <= 12, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) { retryMilliseconds = Int(value) }
         default:
             break
         }

@@ -246,7 +246,7 @@ struct TurnRunner: Sendable {
         tracing.endTurn(span, outcome: outcome)
         var line: Logger.Metadata = [
             "turn": "\(record.id)", "status": "\(outcome.status.rawValue)", "error_code": "\(outcome.errorCode ?? "")",
-            "duration_ms": "\(durationMS)", "ttft_ms": "\(ttftMS.map(String.init) ?? "")", "backend": "\(backend.name)",
+            "duration_ms": .stringConvertible(durationMS), "ttft_ms": ttftMS.map { .stringConvertible($0) } ?? "", "backend": "\(backend.name)",
             "model": "\(backend.model)",
         ]
         if logsMessageText {

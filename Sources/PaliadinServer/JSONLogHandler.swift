@@ -46,7 +46,7 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in merged {
             object[Self.reservedKeys.contains(key) ? "meta.\(key)" : key] = Self.json(value)
         }
-        // Only strings, arrays and dictionaries of them: serialization cannot fail.
+        // Only strings, finite numbers, booleans, arrays and dictionaries of them: serialization cannot fail.
         guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         line.append(UInt8(ascii: "\n"))
         sink(line)
@@ -56,7 +56,15 @@ public struct JSONLogHandler: LogHandler {
     static func json(_ value: Logger.Metadata.Value) -> Any {
         switch value {
         case .string(let text): text
-        case .stringConvertible(let convertible): convertible.description
+        case .stringConvertible(let convertible):
+            // Numbers and booleans stay numbers and booleans, for collectors that query them.
+            switch convertible {
+            case let number as Int: number
+            case let number as Int64: number
+            case let number as Double where number.isFinite: number
+            case let flag as Bool: flag
+            default: convertible.description
+            }
         case .array(let values): values.map(json)
         case .dictionary(let values): values.mapValues(json)
         }

@@ -16,6 +16,23 @@ struct ServerSentEventParserTests {
             ])
     }
 
+    @Test("the retry: field, however the bytes are split, and only as a whole field of digits")
+    func retryHint() throws {
+        let stream = Array("retry: 2500\n\nid: 1\nevent: meta\ndata: {\"retry: 9\"}\n\nretry:x\n\nretry: 12a\r\n\r\n".utf8)
+        for split in 0...stream.count {
+            var parser = ServerSentEventParser()
+            _ = try parser.feed(stream[..<split])
+            _ = try parser.feed(stream[split...])
+            #expect(parser.retryMilliseconds == 2500, "split at \(split)")
+        }
+        var crlf = ServerSentEventParser()
+        _ = try crlf.feed(Array("retry:40\r\n\r\n".utf8))
+        #expect(crlf.retryMilliseconds == 40)
+        var none = ServerSentEventParser()
+        _ = try none.feed(Array("data: x\n\n".utf8))
+        #expect(none.retryMilliseconds == nil)
+    }
+
     @Test("bytes split anywhere, even inside a CRLF and a UTF-8 character, give the same events")
     func splitFeeding() throws {
         let text = "data: {\"x\":\"é😀\"}\r\n\r\n: keep\r\ndata: two\r\n\r\n"

@@ -44,20 +44,6 @@ struct ChatClientUnitTests {
                 == .thinking(ThinkingPayload(elapsedSeconds: 5, sinceFirst: false)))
     }
 
-    @Test("the retry: hint is found however the bytes are split, and only as a whole field of digits")
-    func retryHint() {
-        let stream = Array("retry: 2500\n\nid: 1\nevent: meta\ndata: {\"retry: 9\"}\n\nretry:x\n\n".utf8)
-        for split in 0...stream.count {
-            var scanner = RetryHintScanner()
-            scanner.scan(stream[..<split])
-            scanner.scan(stream[split...])
-            #expect(scanner.hint == .milliseconds(2500), "split at \(split)")
-        }
-        var crlf = RetryHintScanner()
-        crlf.scan(Array("retry:40\r\n\r\n".utf8))
-        #expect(crlf.hint == .milliseconds(40))
-    }
-
     @Test("resume delays: the hint first, doubled per failure, capped; a default without a hint; never zero")
     func resumeDelays() {
         let policy = ResumePolicy(defaultDelay: .seconds(1), maxDelay: .seconds(5), giveUpAfter: .seconds(60))

@@ -177,7 +177,7 @@ struct JSONLogTests {
         var logger = Logger(label: "paliadin") { JSONLogHandler(label: $0, sink: { lines.append($0) }) }
         logger.logLevel = .debug
         logger[metadataKey: "instance"] = "i-1"
-        logger.info("turn ended", metadata: ["turn": "t-1", "duration_ms": "12", "message": "shadow", "nested": ["a": ["1", "2"]]])
+        logger.info("turn ended", metadata: ["turn": "t-1", "duration_ms": .stringConvertible(12), "message": "shadow", "nested": ["a": ["1", "2"]]])
         logger.trace("not written")
         let written = lines.all
         #expect(written.count == 1)
@@ -189,6 +189,7 @@ struct JSONLogTests {
         #expect(object["level"] as? String == "info")
         #expect(object["logger"] as? String == "paliadin")
         #expect(object["turn"] as? String == "t-1")
+        #expect(object["duration_ms"] as? Int == 12)
         #expect(object["instance"] as? String == "i-1")
         #expect(object["meta.message"] as? String == "shadow")
         #expect((object["nested"] as? [String: [String]])?["a"] == ["1", "2"])
