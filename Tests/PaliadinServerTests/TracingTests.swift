@@ -66,6 +66,27 @@ struct TracingTests {
         #expect(failedCall.attributes["error.type"] == "upstream_error")
     }
 
+    @Test("by default spans go as OTLP protobuf, carrying the turn's id and the GenAI attributes")
+    func protobufByDefault() async throws {
+        let receiver = OTLPReceiver()
+        let turnID = Mutex<String?>(nil)
+        try await receiver.run { endpoint in
+            try await TestHarness.withLiveServer(configure: { $0.otlpEndpoint = endpoint }) { _, client in
+                let id = try await client.startTurn("mock:chunks=2")
+                #expect(try await client.stream(id).events.last?.name == "end")
+                _ = try await client.waitUntilFinished(id)
+                turnID.withLock { $0 = id }
+            }
+        }
+        let id = try #require(turnID.withLock { $0 })
+        #expect(receiver.received.isEmpty)
+        #expect(!receiver.contentTypes.isEmpty && receiver.contentTypes.allSatisfy { $0.hasPrefix("application/x-protobuf") })
+        let bytes = receiver.protobufExports.reduce(Data(), +)
+        for text in [id, "gen_ai.request.model", "gen_ai.usage.output_tokens", TurnTracing.Names.turn, "chat smollm2", "paliadin"] {
+            #expect(bytes.range(of: Data(text.utf8)) != nil, "no '\(text)' in the export")
+        }
+    }
+
     @Test("without an endpoint no exporter runs")
     func offByDefault() throws {
         let (tracing, exporter) = try TracingSetup.make(AppConfiguration(), logger: .init(label: "test"))

@@ -3,7 +3,8 @@ import Hummingbird
 import Synchronization
 
 /// An in-process OpenTelemetry collector for tests: accepts OTLP/HTTP trace exports in the
-/// JSON encoding at `POST /v1/traces` and keeps the spans it was sent.
+/// JSON encoding at `POST /v1/traces` and keeps the spans it was sent (exports in the
+/// protobuf encoding are kept as bytes).
 ///
 /// It reads the payload leniently (ids as hex or base64, enums as names or numbers, 64-bit
 /// integers as strings or numbers), since only the span tree and the attributes matter to
@@ -24,11 +25,15 @@ public final class OTLPReceiver: Sendable {
 
     private let spans = Mutex<[ReceivedSpan]>([])
     private let requests = Mutex<[String]>([])
+    private let protobufBodies = Mutex<[Data]>([])
 
     public init() {}
 
     /// Every span received so far, in arrival order.
     public var received: [ReceivedSpan] { spans.withLock { $0 } }
+
+    /// The bodies of the exports received in the binary (protobuf) encoding.
+    public var protobufExports: [Data] { protobufBodies.withLock { $0 } }
 
     /// The `Content-Type` of each export request received.
     public var contentTypes: [String] { requests.withLock { $0 } }
@@ -39,7 +44,14 @@ public final class OTLPReceiver: Sendable {
         let router = Router()
         router.post("v1/traces") { request, _ -> Response in
             let data = try await request.body.collect(upTo: 16 << 20)
-            self.requests.withLock { $0.append(request.headers[.contentType] ?? "") }
+            let contentType = request.headers[.contentType] ?? ""
+            self.requests.withLock { $0.append(contentType) }
+            if contentType.hasPrefix("application/x-protobuf") {
+                // Not decoded (the OTLP types are swift-otel's own): kept whole, so a test can
+                // look for the strings a span carries (protobuf stores them as they are).
+                self.protobufBodies.withLock { $0.append(Data(buffer: data)) }
+                return Response(status: .ok, headers: [.contentType: "application/x-protobuf"])
+            }
             guard let root = try? JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any] else {
                 return Response(status: .badRequest)
             }
