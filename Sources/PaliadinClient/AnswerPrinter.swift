@@ -6,7 +6,8 @@ import Synchronization
 /// before any answer text; a note made mid-line starts on a line of its own).
 ///
 /// Used by the task that reads the stream and by the one that handles Ctrl-C, so its state
-/// is behind a lock, and each write happens under it, in order.
+/// is behind a lock, and each write happens under it, in order. Once closed (the turn is over,
+/// or the user left) it prints nothing more: a task still winding down cannot add to the output.
 final class AnswerPrinter: Sendable {
     private struct State {
         var indicator: ThinkingIndicator
@@ -14,6 +15,8 @@ final class AnswerPrinter: Sendable {
         var printedAnswer = false
         /// The answer printed so far does not end with a line break.
         var midLine = false
+        /// `close()` was called.
+        var closed = false
     }
 
     private let output: any ChatOutput
@@ -27,7 +30,7 @@ final class AnswerPrinter: Sendable {
     /// The turn has begun: the indicator shows at once, before the first `thinking` event.
     func started() {
         state.withLock { state in
-            guard !state.printedAnswer, let text = state.indicator.show(seconds: nil) else { return }
+            guard !state.closed, !state.printedAnswer, let text = state.indicator.show(seconds: nil) else { return }
             output.write(text, to: .standardError)
         }
     }
@@ -35,7 +38,7 @@ final class AnswerPrinter: Sendable {
     /// The backend has been silent for a while; shown only until the answer begins.
     func thinking(_ payload: ThinkingPayload) {
         state.withLock { state in
-            guard !state.printedAnswer, let text = state.indicator.show(seconds: payload.elapsedSeconds) else { return }
+            guard !state.closed, !state.printedAnswer, let text = state.indicator.show(seconds: payload.elapsedSeconds) else { return }
             output.write(text, to: .standardError)
         }
     }
@@ -44,6 +47,7 @@ final class AnswerPrinter: Sendable {
     func content(_ text: String) {
         guard !text.isEmpty else { return }
         state.withLock { state in
+            guard !state.closed else { return }
             if let clear = state.indicator.clear() { output.write(clear, to: .standardError) }
             output.write(text, to: .standardOutput)
             state.printedAnswer = true
@@ -51,9 +55,12 @@ final class AnswerPrinter: Sendable {
         }
     }
 
-    /// The turn is over: the indicator goes, and an answer not ending in a line break gets one.
-    func finishLine() {
+    /// The turn is over (or the user left): the indicator goes, an answer not ending in a line
+    /// break gets one, and nothing more is printed.
+    func close() {
         state.withLock { state in
+            guard !state.closed else { return }
+            state.closed = true
             if let clear = state.indicator.clear() { output.write(clear, to: .standardError) }
             if state.midLine { output.write("\n", to: .standardOutput) }
             state.midLine = false
@@ -63,6 +70,7 @@ final class AnswerPrinter: Sendable {
     /// A line on standard error, on a line of its own even in the middle of the answer.
     func note(_ message: String) {
         state.withLock { state in
+            guard !state.closed else { return }
             let clear = state.indicator.clear()
             // Standard output is left as it is: the answer there stays exactly the answer.
             output.write((clear ?? "") + (state.midLine ? "\n" : "") + message + "\n", to: .standardError)

@@ -14,8 +14,13 @@ public struct ChatClient: Sendable {
     public let output: any ChatOutput
     /// Ctrl-C presses.
     public let interrupts: Interrupts
+    /// Work that may outlive a call (cancelling a turn the user left while it was being started).
+    let background: BackgroundJobs
 
     /// Runs `body` with a client, and shuts its HTTP client down afterwards (also when `body` throws).
+    ///
+    /// Work still going on for a turn the user left (see `ask`) gets `cleanupGrace` first. A
+    /// failure to shut the HTTP client down is noted on standard error, and does not change the outcome.
     public static func withClient<T: Sendable>(
         configuration: ChatConfiguration, output: any ChatOutput = StandardChatOutput(), interrupts: Interrupts = Interrupts(),
         _ body: (ChatClient) async throws -> T
@@ -28,16 +33,20 @@ public struct ChatClient: Sendable {
         let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
         let client = ChatClient(
             configuration: configuration, api: PaliadinAPI(httpClient: httpClient, configuration: configuration), output: output,
-            interrupts: interrupts)
-        let result: T
+            interrupts: interrupts, background: BackgroundJobs())
+        let result: Result<T, any Error>
         do {
-            result = try await body(client)
+            result = .success(try await body(client))
         } catch {
-            try? await httpClient.shutdown()
-            throw error
+            result = .failure(error)
         }
-        try await httpClient.shutdown()
-        return result
+        await client.background.finish(within: configuration.cleanupGrace)
+        do {
+            try await httpClient.shutdown()
+        } catch {
+            output.write("paliadin: note: closing the HTTP client failed: \(error)\n", to: .standardError)
+        }
+        return try result.get()
     }
 
     /// A fresh session id (a lowercase UUID, as the server would make).
@@ -47,67 +56,146 @@ public struct ChatClient: Sendable {
 
     /// Asks `question` in `sessionID` and prints the answer as it streams, then a line break.
     ///
-    /// The first interrupt cancels the turn on the server; the stream is read on to its last
-    /// frame (`error` with `cancelled`). A second interrupt returns at once (`abandoned`). An
-    /// error is printed on standard error as well as returned.
+    /// The first interrupt (not taken by anyone before) says so on standard error and cancels
+    /// the turn on the server, in a task of its own; the stream is read on to its last frame
+    /// (`error` with `cancelled`). A second interrupt returns at once (`abandoned`), whatever
+    /// the cancel request is doing. When that happens before the server has answered the
+    /// question, the turn is cancelled once it has started (in the background; `withClient`
+    /// waits for that at most `cleanupGrace`). An error is printed on standard error as well as
+    /// returned.
     public func ask(_ question: String, sessionID: String) async -> TurnResult {
-        let seen = interrupts.count
         let printer = AnswerPrinter(output: output)
         let cancel = CancelRequest()
-        let outcome = await withTaskGroup(of: AskOutcome?.self) { group in
-            group.addTask {
-                let started: StartedTurn
-                do {
-                    started = try await api.startTurn(message: question, sessionID: sessionID)
-                } catch let error as ChatClientError {
-                    return AskOutcome(turnID: nil, ending: .clientError(error), resumes: 0)
-                } catch {
-                    return AskOutcome(turnID: nil, ending: .abandoned, resumes: 0)
+        let progress = TurnFollower.Progress()
+        let started = startTurn(question, sessionID: sessionID, cancel: cancel)
+        let raced = await racingInterrupts(leaveAt: 2) {
+            guard let start = await started.value() else { return TurnEnding.abandoned }
+            switch start {
+            case .failure(let error):
+                return .clientError(error)
+            case .success(let turn):
+                let follower = TurnFollower(api: api, policy: configuration.resume, printer: printer, turnID: turn.turnID, progress: progress)
+                guard turn.action == .followAndCancel else { return await follower.follow() }
+                // Ctrl-C came while the turn was being started: cancel it beside following it.
+                return await withTaskGroup(of: TurnEnding?.self) { group in
+                    group.addTask {
+                        await sendCancel(turn.turnID, cancel: cancel, printer: printer)
+                        return nil
+                    }
+                    group.addTask { await follower.follow() }
+                    var ending: TurnEnding?
+                    while ending == nil, let next = await group.next() { ending = next }
+                    group.cancelAll()
+                    return ending ?? .abandoned
                 }
-                if cancel.turnStarted(started.turnID) {
-                    // Ctrl-C came while the turn was being started.
-                    await requestCancel(started.turnID, printer: printer)
-                }
-                let followed = await TurnFollower(api: api, policy: configuration.resume, printer: printer, turnID: started.turnID).follow()
-                return AskOutcome(turnID: started.turnID, ending: followed.ending, resumes: followed.resumes)
             }
-            group.addTask {
-                guard await interrupts.wait(after: seen) else { return nil }
-                if let turnID = cancel.interrupted() { await requestCancel(turnID, printer: printer) }
-                guard await interrupts.wait(after: seen + 1) else { return nil }
-                return AskOutcome(turnID: cancel.turnID, ending: .abandoned, resumes: 0)
-            }
-            // The turn's end, or a second interrupt: whichever comes first.
-            var first: AskOutcome?
-            while first == nil, let next = await group.next() { first = next }
-            group.cancelAll()
-            return first ?? AskOutcome(turnID: cancel.turnID, ending: .abandoned, resumes: 0)
+        } onPress: { _ in
+            printer.note("cancelling… (Ctrl-C again leaves without waiting)")
+            if let turnID = cancel.interrupted() { await sendCancel(turnID, cancel: cancel, printer: printer) }
+        } onLeave: {
+            printer.close()
         }
-        printer.finishLine()
-        report(outcome)
-        return TurnResult(turnID: outcome.turnID, sessionID: sessionID, ending: outcome.ending, resumes: outcome.resumes)
+        let ending: TurnEnding
+        var stillStarting = false
+        switch raced {
+        case .finished(let finished):
+            ending = finished
+        case .interrupted:
+            ending = .abandoned
+            stillStarting = cancel.leave()
+        }
+        printer.close()
+        report(ending, cancel: cancel, stillStarting: stillStarting)
+        return TurnResult(turnID: cancel.turnID, sessionID: sessionID, ending: ending, resumes: progress.reconnections)
     }
 
-    /// Asks the server to stop the turn; a failure is shown, and Ctrl-C again still leaves.
-    private func requestCancel(_ turnID: String, printer: AnswerPrinter) async {
+    /// A turn started, and what to do about it.
+    private struct Start: Sendable {
+        var turnID: String
+        var action: CancelRequest.StartAction
+    }
+
+    /// Starts the turn in the background: the request is not cut short when the user leaves,
+    /// so that a turn the server starts anyway can be cancelled.
+    private func startTurn(_ question: String, sessionID: String, cancel: CancelRequest) -> Eventual<Result<Start, ChatClientError>> {
+        let started = Eventual<Result<Start, ChatClientError>>()
+        background.run {
+            let turn: StartedTurn
+            do {
+                turn = try await api.startTurn(message: question, sessionID: sessionID)
+            } catch {
+                started.fulfill(.failure(error as? ChatClientError ?? .unreachable(server: configuration.server, detail: "cancelled")))
+                if !(error is ChatClientError), cancel.hasLeft {
+                    // Cut short at the end of `cleanupGrace`.
+                    output.write(
+                        "paliadin: the server had not answered the question when the client left; the turn may run there\n",
+                        to: .standardError)
+                }
+                return
+            }
+            let action = cancel.turnStarted(turn.turnID)
+            started.fulfill(.success(Start(turnID: turn.turnID, action: action)))
+            if action == .cancelLeftTurn { await cancelLeftTurn(turn.turnID) }
+        }
+        return started
+    }
+
+    /// Cancels a turn that the server started after the user had left.
+    private func cancelLeftTurn(_ turnID: String) async {
+        let message: String
         do {
-            try await api.cancel(turnID)
-        } catch is CancellationError {
+            switch try await api.cancel(turnID, timeout: configuration.cleanupGrace) {
+            case .stopping: message = "turn \(turnID) started as you left; it is cancelled"
+            case .refused(let reason): message = "turn \(turnID) started as you left; the server did not cancel it: \(reason)"
+            }
+        } catch let error as ChatClientError {
+            message = "turn \(turnID) started as you left, and could not be cancelled (\(error.shortDescription))"
         } catch {
-            printer.note("paliadin: could not cancel the turn: \(error); Ctrl-C again leaves without waiting")
+            message = "turn \(turnID) started as you left, and may still run: cancelling it took too long"
+        }
+        output.write("paliadin: \(message)\n", to: .standardError)
+    }
+
+    /// Asks the server to stop the turn; a refusal or a failure is shown (unless the user has left by then).
+    private func sendCancel(_ turnID: String, cancel: CancelRequest, printer: AnswerPrinter) async {
+        do {
+            switch try await api.cancel(turnID) {
+            case .stopping:
+                cancel.answered(.accepted)
+            case .refused(let reason):
+                cancel.answered(.refused)
+                printer.note("paliadin: the server did not cancel the turn: \(reason)")
+            }
+        } catch let error as ChatClientError {
+            printer.note("paliadin: could not cancel turn \(turnID) (\(error.shortDescription)); Ctrl-C again leaves without waiting")
+        } catch {
+            // Cancelled: the turn ended, or the user left.
         }
     }
 
     /// Tells how a turn that did not complete ended, on standard error.
-    private func report(_ outcome: AskOutcome) {
-        switch outcome.ending {
+    private func report(_ ending: TurnEnding, cancel: CancelRequest, stillStarting: Bool) {
+        switch ending {
         case .completed:
-            break
+            if cancel.wasWanted, cancel.answer != .refused {
+                output.write("(the turn had ended before the cancel reached it)\n", to: .standardError)
+            }
         case .cancelled:
             output.write("(cancelled)\n", to: .standardError)
         case .abandoned:
-            let turn = outcome.turnID.map { "; turn \($0) may still be stopping on the server" } ?? ""
-            output.write("(left without waiting\(turn))\n", to: .standardError)
+            let detail: String
+            if stillStarting {
+                detail = "; the turn had not started yet, and is cancelled if it does"
+            } else if let turnID = cancel.turnID {
+                switch cancel.answer {
+                case .accepted: detail = "; turn \(turnID) is stopping on the server"
+                case .refused: detail = ""
+                case nil: detail = "; turn \(turnID) may still be running on the server"
+                }
+            } else {
+                detail = ""
+            }
+            output.write("(left without waiting\(detail))\n", to: .standardError)
         case .failed(let code, let message, let retryable):
             let hint = retryable == true ? "; asking again may work" : ""
             output.write("paliadin: the turn failed (\(code)): \(message)\(hint)\n", to: .standardError)
@@ -115,11 +203,4 @@ public struct ChatClient: Sendable {
             output.write("paliadin: \(error)\n", to: .standardError)
         }
     }
-}
-
-/// One `ask` as its tasks see it.
-private struct AskOutcome: Sendable {
-    var turnID: String?
-    var ending: TurnEnding
-    var resumes: Int
 }

@@ -1,3 +1,5 @@
+import PaliadinCore
+
 /// What can go wrong between `paliadin chat` and the server, each with a message a person can act on.
 public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The server setting is not an http(s) URL.
@@ -20,6 +22,9 @@ public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible
     case unexpectedResponse(status: Int, message: String)
     /// The turn's stream dropped and could not be resumed for `gaveUpAfter`.
     case streamLost(turnID: String, gaveUpAfter: Duration, detail: String)
+    /// The turn's stream could not be read as an event stream (a line over the client's limit):
+    /// reading it again would fail the same way.
+    case malformedStream(turnID: String, detail: String)
 
     /// The exit status this error ends the command with.
     public var exitCode: ChatExitCode {
@@ -27,7 +32,7 @@ public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .invalidServer: .usage
         case .unreachable, .unavailable, .streamLost: .unavailable
         case .unauthorized, .notOwner: .notPermitted
-        case .turnNotFound, .unexpectedResponse: .protocolError
+        case .turnNotFound, .unexpectedResponse, .malformedStream: .protocolError
         case .rateLimited: .temporaryFailure
         case .rejected: .dataError
         }
@@ -66,7 +71,9 @@ public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .turnNotFound(let turnID):
             "the server no longer knows turn \(turnID) (404)"
         case .rateLimited(let message, let retryAfter):
-            "too many turns (429): \(message)" + (retryAfter.map { "; try again in \($0) s" } ?? "")
+            // The server's message usually says when already; the header is added only when it does not.
+            "the server refused another turn for now (429): \(message)"
+                + (message.contains("try again") ? "" : retryAfter.map { "; try again in \(DurationText.format(.seconds($0)))" } ?? "")
         case .unavailable(let server, let message):
             "Paliadin at \(server) is unavailable (503): \(message)"
         case .rejected(let status, let message):
@@ -74,14 +81,19 @@ public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .unexpectedResponse(let status, let message):
             "unexpected answer from the server (\(status)): \(message)"
         case .streamLost(let turnID, let gaveUpAfter, let detail):
-            "lost the stream of turn \(turnID) and could not resume it for \(Self.text(gaveUpAfter)) (\(detail)); "
+            "lost the stream of turn \(turnID) and could not resume it for \(DurationText.format(gaveUpAfter)) (\(detail)); "
                 + "the turn may still finish on the server: GET /api/paliadin/turn/\(turnID)"
+        case .malformedStream(let turnID, let detail):
+            "cannot read the stream of turn \(turnID): \(detail); the turn is stored on the server: GET /api/paliadin/turn/\(turnID)"
         }
     }
 
-    /// A duration in whole seconds, or milliseconds under one second.
-    static func text(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        return milliseconds >= 1000 && milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
+    /// The few words that say what went wrong, for a note that has its own context
+    /// ("could not cancel turn X (connection refused)").
+    var shortDescription: String {
+        switch self {
+        case .unreachable(_, let detail): detail
+        default: description
+        }
     }
 }

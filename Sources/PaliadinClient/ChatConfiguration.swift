@@ -20,11 +20,19 @@ public struct ChatConfiguration: Sendable, Equatable {
     /// A connection that brings no byte for this long is taken as dropped (the server pings
     /// every 25 s while a turn is silent), and the stream is resumed on a new one.
     public var streamIdleTimeout: Duration
+    /// When the user leaves (Ctrl-C twice) while a turn is being started, how long the client
+    /// still waits, before it exits, for that turn to start and be cancelled.
+    public var cleanupGrace: Duration
+    /// The longest line of a turn's stream the client reads, in bytes: far above anything the
+    /// server sends (a one-shot backend's whole answer comes as one `{text}` line, with no cap
+    /// of its own). A longer one ends the turn's following with `malformedStream` (exit 76).
+    public var maxStreamLineLength: Int
 
     /// A configuration; `server` is used as given (see `resolve` for flags and the environment).
     public init(
         server: String = defaultServer, token: String? = nil, backend: String? = nil, resume: ResumePolicy = ResumePolicy(),
-        connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(30), streamIdleTimeout: Duration = .seconds(75)
+        connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(30), streamIdleTimeout: Duration = .seconds(75),
+        cleanupGrace: Duration = .seconds(2), maxStreamLineLength: Int = 64 << 20
     ) {
         self.server = server
         self.token = token
@@ -33,6 +41,8 @@ public struct ChatConfiguration: Sendable, Equatable {
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.streamIdleTimeout = streamIdleTimeout
+        self.cleanupGrace = cleanupGrace
+        self.maxStreamLineLength = maxStreamLineLength
     }
 
     /// The configuration from flags, else the environment (`PALIADIN_SERVER`, `PALIADIN_TOKEN`),

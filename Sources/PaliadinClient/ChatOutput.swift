@@ -1,6 +1,8 @@
 /// The two streams the client prints to.
 public enum ChatOutputStream: Sendable, Equatable {
-    /// The answer, and nothing else (so `paliadin chat "q" > answer.txt` holds just the answer).
+    /// The answer, and nothing else (so `paliadin chat "q" > answer.txt` holds just the answer);
+    /// at the interactive prompt, the answers, and first the earlier turns of a continued
+    /// session (each question after `> `, then its answer), so the conversation can be saved whole.
     case standardOutput
     /// The thinking indicator, the prompt, notes and errors.
     case standardError

@@ -3,18 +3,31 @@ import Synchronization
 /// Ctrl-C presses, as an injectable source: the command feeds it from a SIGINT signal source,
 /// tests call `send()` directly.
 ///
-/// Interrupts are counted, never lost: a waiter asks for "the next interrupt after the `n`
-/// I had already seen", so one pressed a moment before the wait began still counts.
+/// Presses are counted, and each is handed out once: `next()` takes the oldest press nobody
+/// has taken yet (waiting for one when there is none), so a press made a moment before anyone
+/// waits still counts, and no press counts twice. A press taken but not acted on (its taker
+/// finished something else first) goes back with `putBack()`.
 public final class Interrupts: Sendable {
     private struct Waiter {
-        let after: Int
+        let id: UInt64
         let continuation: CheckedContinuation<Bool, Never>
     }
 
     private struct State {
+        /// Presses received.
         var count = 0
+        /// Presses handed out by `next()` (and not put back).
+        var handled = 0
         var nextWaiterID: UInt64 = 0
-        var waiters: [UInt64: Waiter] = [:]
+        /// Oldest first.
+        var waiters: [Waiter] = []
+
+        /// The waiter that gets a press not taken yet, if there are both.
+        mutating func handOut() -> Waiter? {
+            guard handled < count, !waiters.isEmpty else { return nil }
+            handled += 1
+            return waiters.removeFirst()
+        }
     }
 
     private let state = Mutex(State())
@@ -25,20 +38,21 @@ public final class Interrupts: Sendable {
     /// Interrupts received so far.
     public var count: Int { state.withLock { $0.count } }
 
-    /// Records one interrupt (one Ctrl-C) and wakes whoever waits for it.
+    /// Interrupts received and not yet taken by `next()`.
+    public var pending: Int { state.withLock { $0.count - $0.handled } }
+
+    /// Records one interrupt (one Ctrl-C) and hands it to the oldest waiter, if any.
     public func send() {
-        let ready = state.withLock { state in
+        let waiter = state.withLock { state -> Waiter? in
             state.count += 1
-            let count = state.count
-            let ids = state.waiters.filter { $0.value.after < count }.map(\.key)
-            return ids.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
+            return state.handOut()
         }
-        for continuation in ready { continuation.resume(returning: true) }
+        waiter?.continuation.resume(returning: true)
     }
 
-    /// Waits until more than `seen` interrupts have arrived: true then, false when the
-    /// waiting task is cancelled first.
-    public func wait(after seen: Int) async -> Bool {
+    /// Takes the oldest press not taken yet, waiting for one if need be: true then; false when
+    /// the waiting task is cancelled first (and then no press was taken).
+    public func next() async -> Bool {
         let id = state.withLock { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
@@ -46,16 +60,32 @@ public final class Interrupts: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let now: Bool? = state.withLock { state in
-                    if state.count > seen { return true }
+                    if state.handled < state.count {
+                        state.handled += 1
+                        return true
+                    }
                     if Task.isCancelled { return false }
-                    state.waiters[id] = Waiter(after: seen, continuation: continuation)
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
                     return nil
                 }
                 if let now { continuation.resume(returning: now) }
             }
         } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            let waiter = state.withLock { state -> Waiter? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index)
+            }
             waiter?.continuation.resume(returning: false)
         }
+    }
+
+    /// Gives back a press taken with `next()` that was not acted on: the next `next()` gets it.
+    public func putBack() {
+        let waiter = state.withLock { state -> Waiter? in
+            precondition(state.handled > 0, "putBack() without a press taken")
+            state.handled -= 1
+            return state.handOut()
+        }
+        waiter?.continuation.resume(returning: true)
     }
 }

@@ -58,19 +58,28 @@ public struct PaliadinAPI: Sendable {
         return try reply.decode(TurnSummary.self)
     }
 
-    /// `POST /api/paliadin/turn/{id}/cancel`: true when the server is stopping the turn, false
-    /// when it had already ended (409).
+    /// What the server said to a cancel.
+    public enum CancelAnswer: Sendable, Equatable {
+        /// 200 or 202: the turn is being stopped.
+        case stopping
+        /// 409: the server has nothing to stop (the turn had already ended); its message.
+        case refused(String)
+    }
+
+    /// `POST /api/paliadin/turn/{id}/cancel`, waiting at most `timeout` for the answer (the
+    /// configured request timeout when nil).
     @discardableResult
-    public func cancel(_ turnID: String) async throws -> Bool {
-        let reply = try await send(.POST, "/api/paliadin/turn/\(turnID)/cancel")
+    public func cancel(_ turnID: String, timeout: Duration? = nil) async throws -> CancelAnswer {
+        let reply = try await send(.POST, "/api/paliadin/turn/\(turnID)/cancel", timeout: timeout)
         switch reply.status {
-        case 200, 202: return true
-        case 409: return false
+        case 200, 202: return .stopping
+        case 409: return .refused(reply.message)
         default: throw failure(reply, turnID: turnID)
         }
     }
 
-    /// `GET /api/paliadin/history?session=&limit=`: the session's latest turns, oldest first.
+    /// `GET /api/paliadin/history?session=&limit=`: the session's latest turns (at most
+    /// `limit`), oldest first.
     public func history(sessionID: String, limit: Int = 50) async throws -> [TurnSummary] {
         var components = URLComponents()
         components.queryItems = [URLQueryItem(name: "session", value: sessionID), URLQueryItem(name: "limit", value: String(limit))]
@@ -78,12 +87,6 @@ public struct PaliadinAPI: Sendable {
         let reply = try await send(.GET, "/api/paliadin/history?\(query)")
         guard reply.status == 200 else { throw failure(reply, turnID: nil) }
         return try reply.decode([TurnSummary].self)
-    }
-
-    /// `POST /api/paliadin/reset`: the next turn starts a fresh conversation at the backend.
-    public func reset() async throws {
-        let reply = try await send(.POST, "/api/paliadin/reset")
-        guard reply.status == 200 else { throw failure(reply, turnID: nil) }
     }
 
     // MARK: - Requests
@@ -146,14 +149,14 @@ public struct PaliadinAPI: Sendable {
     }
 
     /// Sends a request and reads its whole answer.
-    private func send(_ method: HTTPMethod, _ path: String, body json: ByteBuffer? = nil) async throws -> Reply {
+    private func send(_ method: HTTPMethod, _ path: String, body json: ByteBuffer? = nil, timeout: Duration? = nil) async throws -> Reply {
         var request = makeRequest(method, path)
         request.headers.add(name: "Accept", value: "application/json")
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(json)
         }
-        let response = try await execute(request)
+        let response = try await execute(request, timeout: timeout)
         let body: ByteBuffer
         do {
             body = try await response.body.collect(upTo: 32 << 20)
@@ -163,10 +166,11 @@ public struct PaliadinAPI: Sendable {
         return Reply(status: Int(response.status.code), headers: response.headers, body: body)
     }
 
-    /// Executes a request; a failure to get an answer becomes `unreachable`.
-    private func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+    /// Executes a request, waiting at most `timeout` (else the configured request timeout) for
+    /// the head of the answer; a failure to get one becomes `unreachable`.
+    private func execute(_ request: HTTPClientRequest, timeout: Duration? = nil) async throws -> HTTPClientResponse {
         do {
-            return try await httpClient.execute(request, timeout: Self.timeAmount(configuration.requestTimeout))
+            return try await httpClient.execute(request, timeout: Self.timeAmount(timeout ?? configuration.requestTimeout))
         } catch {
             throw transportError(error)
         }

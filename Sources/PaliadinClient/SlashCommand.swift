@@ -1,6 +1,7 @@
 /// A command typed at the interactive prompt instead of a question.
 enum SlashCommand: Equatable, Sendable {
-    /// `/new`: forget the conversation and start a new session.
+    /// `/new` (or `/reset`): a new conversation, in a new session (the old one is kept, and
+    /// can be continued with `--session`).
     case new
     /// `/quit` (or `/exit`): leave.
     case quit
@@ -23,7 +24,7 @@ enum SlashCommand: Equatable, Sendable {
 
     /// The `/help` text.
     static let helpText = """
-        /new   start a new conversation (a new session; the backend forgets the old one)
+        /new   start a new conversation: a new session (the old one stays, for --session)
         /quit  leave (Ctrl-D too)
         /help  this list
         Ctrl-C stops the answer being written (the turn is cancelled on the server); Ctrl-C twice leaves at once.

@@ -1,48 +1,56 @@
 import AsyncHTTPClient
 import NIOCore
 import PaliadinCore
+import Synchronization
 
 /// Follows one turn's stream to its last frame, printing as it goes, and resumes it with
 /// `Last-Event-ID` whenever a connection fails or ends early.
 struct TurnFollower: Sendable {
-    /// How following ended.
-    struct Outcome: Sendable {
-        var ending: TurnEnding
-        /// Connections opened after the first one.
-        var resumes: Int
+    /// What following has done so far, readable while it runs (and after it was cancelled).
+    final class Progress: Sendable {
+        private let count = Mutex(0)
+
+        /// Times the stream was opened again (an answer of 200 or 204) after the first time.
+        var reconnections: Int { count.withLock { $0 } }
+
+        func reconnected() { count.withLock { $0 += 1 } }
     }
 
     let api: PaliadinAPI
     let policy: ResumePolicy
     let printer: AnswerPrinter
     let turnID: String
+    let progress: Progress
 
-    func follow() async -> Outcome {
+    /// Follows the stream to the turn's end; `.abandoned` when the task is cancelled first.
+    func follow() async -> TurnEnding {
         var state = TurnStreamState()
         // The server's `retry:` hint, kept from one connection to the next.
         var retryHint: Duration?
-        var connections = 0
+        var openings = 0
         var failures = 0
         var outageStart: ContinuousClock.Instant?
         var problem = ""
         var warned = false
         let clock = ContinuousClock()
         while true {
-            connections += 1
-            let seenBefore = state.lastEventID
             do {
-                switch try await api.openStream(turnID: turnID, after: state.lastEventID) {
+                let opening = try await api.openStream(turnID: turnID, after: state.lastEventID)
+                openings += 1
+                if openings > 1 { progress.reconnected() }
+                switch opening {
                 case .complete:
-                    return Outcome(ending: await endingFromRow(), resumes: connections - 1)
+                    return await endingFromRow()
                 case .events(let body):
-                    var parser = ServerSentEventParser()
+                    state.connectionOpened()
+                    var parser = ServerSentEventParser(maxLineLength: api.configuration.maxStreamLineLength)
                     for try await buffer in body {
                         let items = try parser.feed(buffer.readableBytesView)
                         if let milliseconds = parser.retryMilliseconds { retryHint = .milliseconds(milliseconds) }
                         for item in items {
                             guard case .event(let event) = item else { continue }
                             let action = state.handle(event)
-                            if state.lastEventID != seenBefore {
+                            if state.newOnConnection > 0 {
                                 // A new event: this connection works, whatever happened before.
                                 failures = 0
                                 outageStart = nil
@@ -53,28 +61,31 @@ struct TurnFollower: Sendable {
                             case .started: printer.started()
                             case .thinking(let payload): printer.thinking(payload)
                             case .content(let text): printer.content(text)
-                            case .finished(let ending): return Outcome(ending: ending, resumes: connections - 1)
+                            case .finished(let ending): return ending
                             }
                         }
                     }
+                    // The server closed a stream that brought nothing new (only what the reader
+                    // had): it may know the turn has ended without a last frame to send.
+                    if state.connectionBroughtNothingNew, let ending = await endingIfFinished() { return ending }
                     problem = "the stream ended before the turn did"
                 }
+            } catch let error as ServerSentEventParser.LineTooLong {
+                return .clientError(.malformedStream(turnID: turnID, detail: "it has a line longer than \(Self.size(error.limit))"))
             } catch let error as ChatClientError where !error.isRetryableOnStream {
-                return Outcome(ending: .clientError(error), resumes: connections - 1)
+                return .clientError(error)
             } catch let error as ChatClientError {
-                if case .unreachable(_, let detail) = error { problem = detail } else { problem = error.description }
+                problem = error.shortDescription
             } catch {
                 problem = TransportErrorDescription.describe(error)
             }
-            if Task.isCancelled { return Outcome(ending: .abandoned, resumes: connections - 1) }
+            if Task.isCancelled { return .abandoned }
             failures += 1
             let now = clock.now
             let start = outageStart ?? now
             outageStart = start
             if now - start >= policy.giveUpAfter {
-                return Outcome(
-                    ending: .clientError(.streamLost(turnID: turnID, gaveUpAfter: policy.giveUpAfter, detail: problem)),
-                    resumes: connections - 1)
+                return .clientError(.streamLost(turnID: turnID, gaveUpAfter: policy.giveUpAfter, detail: problem))
             }
             // A single drop is mended quietly; say something when it does not mend at once.
             if failures >= 2 && !warned {
@@ -84,18 +95,39 @@ struct TurnFollower: Sendable {
             do {
                 try await Task.sleep(for: policy.delay(retryHint: retryHint, consecutiveFailures: failures))
             } catch {
-                return Outcome(ending: .abandoned, resumes: connections - 1)
+                return .abandoned
             }
         }
+    }
+
+    /// A number of bytes in the largest whole unit: `64 MiB`, `1 KiB`, `100 bytes`.
+    static func size(_ bytes: Int) -> String {
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
     }
 
     /// How the turn ended, from its row: asked when the server says the reader has every event.
     private func endingFromRow() async -> TurnEnding {
         do {
-            let row = try await api.turn(turnID)
-            return row.ending ?? .failed(code: "running", message: "the server says the stream is complete, but the turn still runs", retryable: nil)
+            return try await api.turn(turnID).ending
+                ?? .failed(code: "running", message: "the server says the stream is complete, but the turn still runs", retryable: nil)
         } catch let error as ChatClientError {
             return .clientError(error)
+        } catch {
+            return .abandoned
+        }
+    }
+
+    /// How the turn ended according to its row; nil while it runs (or when the row cannot be
+    /// read for a reason that may pass).
+    private func endingIfFinished() async -> TurnEnding? {
+        do {
+            return try await api.turn(turnID).ending
+        } catch let error as ChatClientError where !error.isRetryableOnStream {
+            return .clientError(error)
+        } catch is ChatClientError {
+            return nil
         } catch {
             return .abandoned
         }

@@ -6,7 +6,8 @@ public struct TurnResult: Sendable, Equatable {
     public var sessionID: String
     /// How the turn ended.
     public var ending: TurnEnding
-    /// Reconnections of the turn's stream after the first connection.
+    /// Reconnections: times the turn's stream was opened again (the server answered 200 or
+    /// 204) after the first time. Attempts that failed to connect are not counted.
     public var resumes: Int
 
     /// A result.

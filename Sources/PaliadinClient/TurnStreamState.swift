@@ -26,20 +26,47 @@ public struct TurnStreamState: Sendable {
     public private(set) var isFinished = false
     /// Events dropped because their id had been seen already.
     public private(set) var duplicates = 0
+    /// Events of the current connection (since `connectionOpened()`) that were new.
+    public private(set) var newOnConnection = 0
+    /// Events of the current connection that were dropped as already seen.
+    public private(set) var duplicatesOnConnection = 0
 
     /// A reader that has seen nothing.
     public init() {}
 
+    /// A new connection to the stream begins: the per-connection counts start again.
+    public mutating func connectionOpened() {
+        newOnConnection = 0
+        duplicatesOnConnection = 0
+    }
+
+    /// True when the current connection has brought no new event (only replays of what the
+    /// reader had, or nothing at all): when it ends so, the turn's row tells more than
+    /// reconnecting would.
+    public var connectionBroughtNothingNew: Bool { newOnConnection == 0 }
+
     /// Takes one event; returns what it means.
     public mutating func handle(_ event: ServerSentEventParser.Event) -> Action {
+        // A keep-alive carries no id of its own (the parser repeats the last one): not a replay.
+        if event.name == "ping" { return .none }
+        let isLast = event.name == "end" || event.name == "error"
         if let text = event.id, let id = Int(text) {
             if let last = lastEventID, id <= last {
-                duplicates += 1
-                return .none
+                // The turn's last frame is let through while the turn has not ended here: the
+                // server re-sends its last stored event after a crash, and the frame that closes
+                // a turn whose instance died (`interrupted`) may carry a lower id. It cannot
+                // print any text twice.
+                guard isLast, !isFinished else {
+                    duplicates += 1
+                    duplicatesOnConnection += 1
+                    return .none
+                }
+            } else {
+                lastEventID = id
             }
-            lastEventID = id
         }
         guard !isFinished else { return .none }
+        newOnConnection += 1
         switch event.name {
         case "meta":
             return .started

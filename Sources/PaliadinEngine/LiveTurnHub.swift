@@ -1,6 +1,7 @@
 import PaliadinCore
 import PaliadinStore
 import Synchronization
+import Tracing
 
 /// The turns running in this process: their live logs and stop signals.
 public final class LiveTurnHub: Sendable {
@@ -10,6 +11,8 @@ public final class LiveTurnHub: Sendable {
         public let userID: String
         public let log: LiveTurnLog
         public let control: TurnControl
+        /// The turn's span, when tracing is on: whoever closes the turn ends it.
+        let span: (any Span)?
     }
 
     private struct State {
@@ -46,10 +49,10 @@ public final class LiveTurnHub: Sendable {
     }
 
     /// Adds a running turn whose events `writer` writes; a failed write stops the turn.
-    func register(_ turnID: TurnID, userID: String, writer: EventLogWriter, reserved: Bool = false) -> Entry {
+    func register(_ turnID: TurnID, userID: String, writer: EventLogWriter, reserved: Bool = false, span: (any Span)? = nil) -> Entry {
         let control = TurnControl()
         let log = LiveTurnLog(turnID: turnID, writer: writer) { control.stop(.storeFailed) }
-        let entry = Entry(userID: userID, log: log, control: control)
+        let entry = Entry(userID: userID, log: log, control: control, span: span)
         state.withLock { state in
             state.entries[turnID] = entry
             state.registered += 1

@@ -213,7 +213,11 @@ struct TurnRunner: Sendable {
                     classifierTag: outcome.classifierTag, durationMS: durationMS, ttftMS: ttftMS, streamed: outcome.streamed,
                     tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut, conversationID: outcome.conversationID))
         }
-        guard var last = entry.log.seal(failure == nil ? .end : .error, data: lastData) else { return true }
+        guard var last = entry.log.seal(failure == nil ? .end : .error, data: lastData) else {
+            // Already closed by someone else (a stop on shutdown): the span ends all the same.
+            tracing.endTurn(span, outcome: outcome)
+            return true
+        }
         var saved = false
         let finishing = tracing.child(TurnTracing.Names.finishTurn, of: span)
         var finishError: (any Error)?

@@ -43,8 +43,6 @@ public final class TurnSupervisor: Service {
         /// or its conversation id (for one that does).
         let past: SessionPast
         let entry: LiveTurnHub.Entry
-        /// The turn's span, when tracing is on.
-        let span: (any Span)?
     }
 
     public convenience init(
@@ -122,19 +120,17 @@ public final class TurnSupervisor: Service {
             tracing.endStoreSpan(opening, operation: "open_turn")
         } catch {
             tracing.endStoreSpan(opening, operation: "open_turn", error: error)
-            span?.recordError(error)
-            span?.end()
+            tracing.endUnopened(span, error: error)
             hub.release(userID: new.userID)
             throw error
         }
-        let entry = hub.register(record.id, userID: record.userID, writer: writer, reserved: true)
+        let entry = hub.register(record.id, userID: record.userID, writer: writer, reserved: true, span: span)
         metrics.turnStarted(backend: record.backend, model: record.model)
-        let job = TurnJob(record: record, turn: new, backend: backend, past: past, entry: entry, span: span)
+        let job = TurnJob(record: record, turn: new, backend: backend, past: past, entry: entry)
         if case .terminated = jobsInput.yield(job) {
             // Shutdown began between the check above and now: close the row without running
             // the turn, and answer as if it had begun before.
             hub.remove(record.id)
-            span?.end()
             await closeWithoutRunning(record.id, entry: entry, message: "Paliadin is shutting down")
             throw EngineError.shuttingDown
         }
@@ -257,13 +253,12 @@ public final class TurnSupervisor: Service {
     /// repaired at the next start), and the live log, so its readers finish.
     private func closeWithoutRunning(_ turnID: TurnID, entry: LiveTurnHub.Entry, message: String) async {
         let error = ErrorPayload(code: TurnErrorCode.interrupted, message: message, retryable: true)
+        let outcome = TurnOutcome(
+            status: .interrupted, response: entry.log.partialText, errorCode: error.code, errorMessage: error.message,
+            finishedAt: Date(), durationMS: 0)
+        tracing.endTurn(entry.span, outcome: outcome)
         guard let last = entry.log.seal(.error, data: PayloadCoding.encode(error)) else { return }
-        _ = try? await store.finishTurn(
-            turnID,
-            outcome: TurnOutcome(
-                status: .interrupted, response: entry.log.partialText, errorCode: error.code, errorMessage: error.message,
-                finishedAt: Date(), durationMS: 0),
-            lastEvent: last)
+        _ = try? await store.finishTurn(turnID, outcome: outcome, lastEvent: last)
         entry.log.publish(last: last)
     }
 
@@ -283,7 +278,7 @@ public final class TurnSupervisor: Service {
         await TurnRunner(
             record: job.record, turn: job.turn, backend: job.backend, conversation: conversation,
             past: job.past, entry: job.entry, writer: writer, store: store,
-            timing: configuration.timing, clock: clock, metrics: metrics, tracing: tracing, span: job.span,
+            timing: configuration.timing, clock: clock, metrics: metrics, tracing: tracing, span: job.entry.span,
             logsMessageText: configuration.logsMessageText, logger: logger
         ).run()
     }

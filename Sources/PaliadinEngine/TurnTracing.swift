@@ -84,6 +84,16 @@ public struct TurnTracing: Sendable {
         span.end()
     }
 
+    /// Ends the span of a turn whose row could not be written (it never ran).
+    func endUnopened(_ span: (any Span)?, error: any Error) {
+        guard let span else { return }
+        span.attributes["paliadin.turn.status"] = "not_started"
+        span.attributes["error.type"] = TurnErrorCode.internalError
+        span.recordError(error)
+        span.setStatus(SpanStatus(code: .error, message: "the turn's row could not be written"))
+        span.end()
+    }
+
     /// Ends the turn's span with its outcome.
     func endTurn(_ span: (any Span)?, outcome: TurnOutcome) {
         guard let span else { return }

@@ -23,17 +23,14 @@ public struct AuditLog: Sendable {
         return Self.json(TurnDetailView(record: record, events: try await allEvents(of: id)))
     }
 
-    /// Writes every turn started at or after `since`, in the order written, one JSON object
-    /// per line (with its event log when `events` is set), and returns how many there were.
-    /// Reads in pages, so an export of any size holds one page in memory.
+    /// Writes every turn started at or after `since`, oldest first, one JSON object per line
+    /// (with its event log when `events` is set), and returns how many there were. Reads in
+    /// pages, so an export of any size holds one page in memory.
     @discardableResult
     public func export(since: Date, events: Bool, pageSize: Int = 500, write: (String) async throws -> Void) async throws -> Int {
-        var position: Int64?
         var count = 0
-        while true {
-            let page = try await store.turns(startedSince: since, after: position, limit: pageSize)
-            guard let next = page.next else { return count }
-            for record in page.turns {
+        try await store.exportTurns(startedSince: since, pageSize: pageSize) { page in
+            for record in page {
                 let line =
                     events
                     ? Self.json(TurnDetailView(record: record, events: try await allEvents(of: record.id)))
@@ -41,8 +38,8 @@ public struct AuditLog: Sendable {
                 try await write(line)
                 count += 1
             }
-            position = next
         }
+        return count
     }
 
     /// A turn's row as one JSON object (the API's fields).

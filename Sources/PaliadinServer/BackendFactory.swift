@@ -19,6 +19,31 @@ enum BackendFactory {
         return try BackendRegistry(backends, defaultName: file.default)
     }
 
+    /// What would stop the backends file's backends from being made, without making them
+    /// (for the configuration's check at start-up and `paliadin config check`).
+    static func problems(in file: BackendsFile, environment: [String: String]) -> [String] {
+        file.backends.compactMap { spec in
+            do {
+                if let variable = spec.apiKeyEnv, environment[variable]?.isEmpty ?? true {
+                    throw BackendsFileError("backend '\(spec.name)': the environment variable \(variable) (its api_key_env) is empty or unset")
+                }
+                switch spec.type {
+                case .openai:
+                    break
+                case .anthropic:
+                    if spec.apiKeyEnv == nil { throw BackendsFileError("backend '\(spec.name)': an anthropic backend needs api_key_env") }
+                case .cli:
+                    _ = try command(of: spec)
+                }
+                return nil
+            } catch let error as BackendsFileError {
+                return error.description
+            } catch {
+                return "backend '\(spec.name)': \(error)"
+            }
+        }
+    }
+
     /// One backend from its description.
     static func make(_ spec: BackendSpec, environment: [String: String], httpClient: HTTPClient) throws -> any ChatBackend {
         var apiKey: String?

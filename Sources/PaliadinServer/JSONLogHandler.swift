@@ -1,14 +1,15 @@
 import Foundation
 import Logging
 import PaliadinCore
+import Synchronization
 
 /// A swift-log handler that writes one JSON object per line, for log collectors (Loki,
 /// Elasticsearch, CloudWatch, `jq`).
 ///
 /// Each line has `time` (ISO 8601, UTC, milliseconds), `level`, `logger` (the label),
 /// `message`, then the metadata as top-level fields (a metadata key that would shadow one of
-/// those four is written as `meta.KEY`). Nested metadata becomes nested JSON. Lines go to the
-/// given sink whole, one write each, so lines from several tasks never interleave.
+/// those four is written as `meta.KEY`). Nested metadata becomes nested JSON. Each line goes to
+/// the sink whole; the default sink writes one line at a time, so lines never interleave.
 public struct JSONLogHandler: LogHandler {
     /// Where finished lines go (standard error by default).
     public typealias Sink = @Sendable (Data) -> Void
@@ -24,10 +25,18 @@ public struct JSONLogHandler: LogHandler {
     /// - Parameters:
     ///   - label: the logger's label, written as `logger`.
     ///   - sink: receives each line, newline included.
-    public init(label: String, sink: @escaping Sink = { FileHandle.standardError.write($0) }) {
+    public init(label: String, sink: @escaping Sink = JSONLogHandler.standardError) {
         self.label = label
         self.sink = sink
     }
+
+    /// Writes each line to standard error whole: one write at a time for the process, so a
+    /// line longer than a pipe's atomic size is never split by another's.
+    public static let standardError: Sink = { line in
+        standardErrorLock.withLock { _ in FileHandle.standardError.write(line) }
+    }
+
+    private static let standardErrorLock = Mutex(())
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }

@@ -13,7 +13,12 @@ enum TracingSetup {
         guard let endpoint = configuration.otlpEndpoint else { return (.off, nil) }
         var otel = OTel.Configuration.default
         otel.serviceName = configuration.serviceName
-        otel.diagnosticLogger = .custom(logger)
+        // swift-otel logs the OTEL_* variables it reads, values included (headers may carry a
+        // collector's credentials): only warnings and errors reach our log, without those values.
+        let base = logger.handler
+        let hiding: Set<String> = ["environment_value", "previous_value", "new_value"]
+        otel.diagnosticLogger = .custom(Logger(label: logger.label) { _ in RedactingLogHandler(base: base, hiding: hiding) })
+        otel.diagnosticLogLevel = .warning
         otel.metrics.enabled = false
         otel.logs.enabled = false
         otel.traces.enabled = true
@@ -27,8 +32,7 @@ enum TracingSetup {
     /// The collector's traces URL: `endpoint` as given when it names `/v1/traces`, else with it appended.
     static func tracesURL(_ endpoint: String) -> String {
         var base = endpoint
-        if base.hasSuffix("/v1/traces") { return base }
         while base.hasSuffix("/") { base.removeLast() }
-        return base + "/v1/traces"
+        return base.hasSuffix("/v1/traces") ? base : base + "/v1/traces"
     }
 }

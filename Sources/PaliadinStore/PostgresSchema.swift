@@ -80,9 +80,7 @@ enum PostgresSchema {
                 heartbeat_at timestamptz NOT NULL
             )
             """,
-        ],
-        // The audit export pages through turns in the order they were written.
-        ["CREATE INDEX turns_by_row_no ON turns (row_no)"],
+        ]
     ]
 
     /// The newest version this Paliadin knows.

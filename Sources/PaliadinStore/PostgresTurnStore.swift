@@ -37,6 +37,12 @@ public final class PostgresTurnStore: SharedTurnStore, Service {
     /// Where the store connects, without the password (for logs).
     public var redactedURL: String { url.redacted }
 
+    /// Checks a database URL without connecting, and returns it without its password (for
+    /// messages and `paliadin config check`); the error says what is wrong.
+    public static func checkURL(_ url: String) throws(StoreError) -> String {
+        try PostgresURL(url).redacted
+    }
+
     /// Runs the connection pool until the task is cancelled or a graceful shutdown begins.
     public func run() async throws {
         await client.run()
@@ -186,15 +192,27 @@ public final class PostgresTurnStore: SharedTurnStore, Service {
             """, PostgresRowMapping.record)
     }
 
-    public func turns(startedSince since: Date, after position: Int64?, limit: Int) async throws -> TurnPage {
-        let page = try await rows(
-            """
-            SELECT row_no, \(unescaped: PostgresRowMapping.turnColumns) FROM turns
-            WHERE row_no > \(position ?? 0) AND started_at >= \(since)
-            ORDER BY row_no LIMIT \(Self.limit(limit))
-            """
-        ) { row in (try row.makeRandomAccess()["row_no"].decode(Int64.self), try PostgresRowMapping.record(row)) }
-        return TurnPage(turns: page.map(\.1), next: page.last?.0)
+    public func exportTurns(startedSince since: Date, pageSize: Int, _ body: ([TurnRecord]) async throws -> Void) async throws {
+        // One snapshot (repeatable read) through a cursor on the turns_by_start index: pages
+        // come off one scan, and no row committed meanwhile can fall between two of them.
+        // The time is our own Date in RFC 3339 and the size a number: safe to write inline
+        // (a cursor's query takes no bind parameters).
+        let from = TimestampFormat.string(from: since)
+        let size = String(max(1, pageSize))
+        try await transaction { connection in
+            try await Self.fetch("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", on: connection, logger)
+            try await Self.fetch(
+                """
+                DECLARE turns_export NO SCROLL CURSOR FOR
+                SELECT \(unescaped: PostgresRowMapping.turnColumns) FROM turns
+                WHERE started_at >= '\(unescaped: from)'::timestamptz ORDER BY started_at, row_no
+                """, on: connection, logger)
+            while true {
+                let rows = try await Self.fetch("FETCH \(unescaped: size) FROM turns_export", on: connection, logger)
+                if rows.isEmpty { return }
+                try await body(try rows.map(PostgresRowMapping.record))
+            }
+        }
     }
 
     public func stats(now: Date) async throws -> TurnStats {

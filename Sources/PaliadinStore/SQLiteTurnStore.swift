@@ -205,12 +205,19 @@ public final class SQLiteTurnStore: TurnStore {
         }
     }
 
-    public func turns(startedSince since: Date, after position: Int64?, limit: Int) async throws -> TurnPage {
-        try await pool.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT rowid AS position, * FROM turns WHERE rowid > ? AND started_at >= ? ORDER BY rowid LIMIT ?",
-                arguments: [position ?? 0, Self.millis(since), max(0, limit)])
-            return TurnPage(turns: rows.map(Self.record), next: rows.last.map { $0["position"] as Int64 })
+    public func exportTurns(startedSince since: Date, pageSize: Int, _ body: ([TurnRecord]) async throws -> Void) async throws {
+        // Pages by rowid: with one writer at a time, rowids grow in the order rows are
+        // committed, so a page never passes a row that commits later.
+        var position: Int64 = 0
+        while true {
+            let page = try await pool.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT rowid AS position, * FROM turns WHERE rowid > ? AND started_at >= ? ORDER BY rowid LIMIT ?",
+                    arguments: [position, Self.millis(since), max(1, pageSize)])
+            }
+            guard let last = page.last?["position"] as Int64? else { return }
+            try await body(page.map(Self.record))
+            position = last
         }
     }
 

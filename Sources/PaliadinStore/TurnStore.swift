@@ -48,11 +48,11 @@ public protocol TurnStore: Sendable {
     /// The `limit` most recent turns of everyone, newest first.
     func recentTurns(limit: Int) async throws -> [TurnRecord]
 
-    /// Turns started at or after `since`, in the order they were written, at most `limit`,
-    /// after `position` (nil: from the first): one page of an export. Pass the page's
-    /// `next` to get the following page; the pages of one export neither skip nor repeat a
-    /// turn, even while turns are being added.
-    func turns(startedSince since: Date, after position: Int64?, limit: Int) async throws -> TurnPage
+    /// Every turn started at or after `since`, oldest first, handed to `body` a page of at most
+    /// `pageSize` at a time: an export of any size holds one page. No turn is skipped or
+    /// repeated between pages, even while turns are being written; a turn written during the
+    /// export may or may not be in it.
+    func exportTurns(startedSince since: Date, pageSize: Int, _ body: ([TurnRecord]) async throws -> Void) async throws
 
     /// Aggregates for the dashboard.
     func stats(now: Date) async throws -> TurnStats
@@ -78,18 +78,6 @@ public protocol TurnStore: Sendable {
 
     /// All tokens (without their secrets), newest first.
     func tokens() async throws -> [StoredToken]
-}
-
-/// One page of turns in the order they were written.
-public struct TurnPage: Sendable {
-    public var turns: [TurnRecord]
-    /// Where the next page starts (the position of this page's last turn); nil when the page is empty.
-    public var next: Int64?
-
-    public init(turns: [TurnRecord], next: Int64?) {
-        self.turns = turns
-        self.next = next
-    }
 }
 
 /// An API token as stored: only the SHA-256 of its secret.

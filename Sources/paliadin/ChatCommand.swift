@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import PaliadinClient
-import PaliadinServer
+import PaliadinCore
 
 #if canImport(Glibc)
 import Glibc
@@ -19,16 +19,18 @@ struct ChatCommand: AsyncParsableCommand {
             is silent, a "thinking… 5s" line shows on standard error when that is a terminal (nothing \
             is written there otherwise). A dropped connection is resumed by itself (Last-Event-ID), \
             printing nothing twice. Ctrl-C cancels the turn on the server (exit 130); Ctrl-C again \
-            leaves at once.
+            leaves at once. Without --session, the new session's id is shown on standard error at \
+            the end, to continue it.
 
             Without a question, a prompt: each line is a turn of one session (its id is shown, to \
             continue later with --session, which also prints its earlier turns). /new starts a new \
-            conversation, /quit or Ctrl-D leaves, /help lists the commands; Ctrl-C cancels the \
-            running answer and comes back to the prompt.
+            conversation in a new session (the old one stays), /quit or Ctrl-D leaves, /help lists \
+            the commands; Ctrl-C cancels the running answer and comes back to the prompt.
 
             Exit status: 0 answered; 1 the turn failed; 64 bad settings; 65 request refused (400); \
             69 server unreachable or unavailable, or the stream could not be resumed; 75 rate \
-            limited (429); 76 unexpected answer; 77 bad token (401) or not an owner (404); 130 cancelled.
+            limited (429); 76 unexpected answer or unreadable stream; 77 bad token (401) or not an \
+            owner (404); 130 cancelled.
             """)
 
     @Option(help: "Base URL of the Paliadin server. [env PALIADIN_SERVER, default http://127.0.0.1:8080]")
@@ -54,7 +56,7 @@ struct ChatCommand: AsyncParsableCommand {
     var question: [String] = []
 
     func validate() throws {
-        if let giveUpAfter, SettingValue.duration(giveUpAfter) == nil {
+        if let giveUpAfter, DurationText.parse(giveUpAfter) == nil {
             throw ValidationError("--give-up-after takes a duration such as 30s or 2m, not '\(giveUpAfter)'")
         }
     }
@@ -68,13 +70,16 @@ struct ChatCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("paliadin: \(error)\n".utf8))
             throw ExitCode(ChatExitCode.usage.rawValue)
         }
-        if let giveUpAfter, let duration = SettingValue.duration(giveUpAfter) { configuration.resume.giveUpAfter = duration }
+        if let giveUpAfter, let duration = DurationText.parse(giveUpAfter) { configuration.resume.giveUpAfter = duration }
 
         // Ctrl-C goes to the client (which cancels the turn) instead of ending the process.
         let interrupts = Interrupts()
         signal(SIGINT, SIG_IGN)
         let signals = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "paliadin.chat.signals"))
-        signals.setEventHandler { interrupts.send() }
+        // The source coalesces signals that arrive before its handler runs: `data` counts them.
+        signals.setEventHandler { [signals] in
+            for _ in 0..<max(Int(signals.data), 1) { interrupts.send() }
+        }
         signals.resume()
         defer { signals.cancel() }
 
@@ -84,7 +89,12 @@ struct ChatCommand: AsyncParsableCommand {
             if question.isEmpty {
                 return await client.interactive(lines: StandardInputLines(), sessionID: session)
             }
-            return await client.ask(question, sessionID: session ?? ChatClient.newSessionID()).exitCode
+            let result = await client.ask(question, sessionID: session ?? ChatClient.newSessionID())
+            if session == nil, result.turnID != nil {
+                client.output.write(
+                    "(session \(result.sessionID): continue it with --session \(result.sessionID))\n", to: .standardError)
+            }
+            return result.exitCode
         }
         if code != .success { throw ExitCode(code.rawValue) }
     }

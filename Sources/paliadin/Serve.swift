@@ -36,6 +36,7 @@ struct Serve: AsyncParsableCommand {
         var banner = "Paliadin chat page: \(base)/paliadin  (dashboard: \(base)/admin/paliadin)\n"
         if let devUser = configuration.devUser {
             banner += "Dev mode: requests from this machine act as \(devUser); no login needed.\n"
+            banner += "From a terminal: paliadin chat --server \(base) \"your question\"\n"
         } else {
             banner += "Log in with a bearer token: paliadin token create --user EMAIL\n"
             if configuration.sessionKey != nil { banner += "Browsers sign in at \(base)/paliadin/session?token=<token signed by your app>\n" }

@@ -26,19 +26,24 @@ struct TokenCommand: AsyncParsableCommand {
                 return AppConfiguration().databasePath
             }
             do {
-                let file = try ConfigurationFile.load(path: path)
-                return try ConfigurationLoader.load(file: file, environment: [:], flags: [:]).configuration.databasePath
+                // Only its database: the rest of the file is serve's business.
+                return try ConfigurationFile.load(path: path).value(of: "database") ?? AppConfiguration().databasePath
             } catch let error as ConfigurationError {
                 throw CommandFailure(error.description)
             }
         }
 
-        /// Opens the database (upgrading its schema), runs `body` with it, and closes it.
-        func withStore<T: Sendable>(_ body: @Sendable (any TurnStore) async throws -> T) async throws -> T {
+        /// Opens the database, runs `body` with it, and closes it. The schema is created or
+        /// upgraded first, unless `readOnly`: a reader neither creates a database (a mistyped
+        /// path is an error, not a new empty file) nor changes a schema that other instances share.
+        func withStore<T: Sendable>(readOnly: Bool = false, _ body: @Sendable (any TurnStore) async throws -> T) async throws -> T {
             let location = try location()
             guard location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") else {
+                if readOnly, !FileManager.default.fileExists(atPath: location) {
+                    throw CommandFailure("there is no database at \(location) (check --database, PALIADIN_DATABASE or --config)")
+                }
                 let store = try SQLiteTurnStore(path: location)
-                try await store.migrate()
+                if !readOnly { try await store.migrate() }
                 return try await body(store)
             }
             let store = try PostgresTurnStore(url: location, poolSize: 2, logger: Logger(label: "paliadin"))
@@ -48,7 +53,7 @@ struct TokenCommand: AsyncParsableCommand {
                     return nil
                 }
                 defer { group.cancelAll() }
-                try await store.migrate()
+                if !readOnly { try await store.migrate() }
                 return try await body(store)
             }
         }

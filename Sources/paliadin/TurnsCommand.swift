@@ -27,7 +27,7 @@ struct TurnsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (limit, json) = (limit, json)
-            let output = try await database.withStore { store in
+            let output = try await database.withStore(readOnly: true) { store in
                 let log = AuditLog(store: store)
                 let records = try await log.recent(limit: limit)
                 if json { return records.map { AuditLog.line($0) + "\n" }.joined() }
@@ -47,7 +47,7 @@ struct TurnsCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let turnID = TurnID(id) else { throw ValidationError("'\(id)' is not a turn id") }
-            guard let detail = try await database.withStore({ store in try await AuditLog(store: store).detail(turnID) }) else {
+            guard let detail = try await database.withStore(readOnly: true, { store in try await AuditLog(store: store).detail(turnID) }) else {
                 throw CommandFailure("no turn \(id) in this database")
             }
             FileHandle.standardOutput.write(Data((detail + "\n").utf8))
@@ -75,7 +75,7 @@ struct TurnsCommand: AsyncParsableCommand {
                 start = date
             }
             let (events, from) = (events, start)
-            let count = try await database.withStore { store in
+            let count = try await database.withStore(readOnly: true) { store in
                 try await AuditLog(store: store).export(since: from, events: events) { line in
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 }

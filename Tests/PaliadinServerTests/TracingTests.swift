@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PaliadinEngine
 @testable import PaliadinServer
 import PaliadinTestSupport
@@ -87,6 +88,20 @@ struct TracingTests {
         }
     }
 
+    @Test("swift-otel's diagnostics reach the log without the values of the OTEL_ variables it read")
+    func diagnosticsRedacted() {
+        let captured = CapturedLog()
+        let base = captured.logger(level: .trace).handler
+        var logger = Logger(label: "otel") { _ in RedactingLogHandler(base: base, hiding: ["environment_value", "new_value"]) }
+        logger[metadataKey: "environment_value"] = "authorization=Bearer collector-secret-1"
+        logger.warning(
+            "Failed to update configuration from environment",
+            metadata: ["new_value": "collector-secret-2", "environment_key": "OTEL_EXPORTER_OTLP_HEADERS"])
+        let lines = captured.all
+        #expect(lines.count == 1)
+        #expect(lines.allSatisfy { !$0.contains("collector-secret") && $0.contains("OTEL_EXPORTER_OTLP_HEADERS") && $0.contains("(hidden)") }, "\(lines)")
+    }
+
     @Test("without an endpoint no exporter runs")
     func offByDefault() throws {
         let (tracing, exporter) = try TracingSetup.make(AppConfiguration(), logger: .init(label: "test"))
@@ -99,5 +114,6 @@ struct TracingTests {
         #expect(TracingSetup.tracesURL("http://127.0.0.1:4318") == "http://127.0.0.1:4318/v1/traces")
         #expect(TracingSetup.tracesURL("http://collector:4318/") == "http://collector:4318/v1/traces")
         #expect(TracingSetup.tracesURL("https://otel.example.com/v1/traces") == "https://otel.example.com/v1/traces")
+        #expect(TracingSetup.tracesURL("https://otel.example.com/v1/traces/") == "https://otel.example.com/v1/traces")
     }
 }

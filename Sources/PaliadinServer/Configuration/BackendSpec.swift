@@ -23,13 +23,13 @@ import Foundation
 /// ```
 ///
 /// Keys are never written in the file: `api_key_env` names the environment variable that holds one.
-public struct BackendSpec: Sendable, Equatable, Decodable {
-    public enum Kind: String, Sendable, Decodable {
+public struct BackendSpec: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
         case openai, anthropic, cli
     }
 
     /// Where a `cli` backend runs its command: another host, through OpenSSH.
-    public struct SSHSpec: Sendable, Equatable, Decodable {
+    public struct SSHSpec: Sendable, Equatable, Codable {
         public var host: String
         public var user: String?
         public var port: Int?

@@ -9,7 +9,7 @@ public enum BackendsFileLoader {
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw BackendsFileError("the backends file is not valid YAML: \(error)")
+            throw BackendsFileError("the backends file is not valid YAML: \(ConfigurationError.describeYAML(error))")
         }
         guard let node else { throw BackendsFileError("the backends file is empty") }
         return try parse(node)
@@ -25,7 +25,7 @@ public enum BackendsFileLoader {
         } catch let error as DecodingError {
             throw BackendsFileError("the backends file does not fit the format: \(describe(error))")
         } catch {
-            throw BackendsFileError("the backends file cannot be read: \(error)")
+            throw BackendsFileError("the backends file cannot be read: \(ConfigurationError.describeYAML(error))")
         }
         guard !file.backends.isEmpty else { throw BackendsFileError("the backends file lists no backend") }
         var seen: Set<String> = []

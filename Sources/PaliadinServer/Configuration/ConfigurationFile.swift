@@ -19,10 +19,15 @@ import Yams
 public struct ConfigurationFile: Sendable {
     /// Where it was read from.
     public let path: String
-    /// Each setting's value as text, in the file's order.
-    let values: [(key: String, value: String)]
+    /// Each setting's value as text, with its line, in the file's order.
+    let values: [(key: String, value: String, line: Int?)]
     /// The backends the file lists, checked.
     let backends: BackendsFile?
+
+    /// The text the file gives a setting, if it gives one.
+    public func value(of key: String) -> String? {
+        values.last { $0.key == key }?.value
+    }
 
     /// Reads and checks the file at `path`.
     public static func load(path: String) throws -> ConfigurationFile {
@@ -41,14 +46,14 @@ public struct ConfigurationFile: Sendable {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            throw ConfigurationError(["\(path) is not valid YAML: \(error)"])
+            throw ConfigurationError(["\(path) is not valid YAML: \(ConfigurationError.describeYAML(error))"])
         }
         // An empty file configures nothing.
         guard let root else { return ConfigurationFile(path: path, values: [], backends: nil) }
         guard let mapping = root.mapping else { throw ConfigurationError(["\(path) must be a mapping of keys to values (key: value)"]) }
         let known = ServerSetting.all.map(\.key)
         var problems: [String] = []
-        var values: [(key: String, value: String)] = []
+        var values: [(key: String, value: String, line: Int?)] = []
         var backendList: Node?
         var defaultBackend: Node?
         for (keyNode, value) in mapping {
@@ -62,7 +67,7 @@ public struct ConfigurationFile: Sendable {
             case "default_backend": defaultBackend = value
             case _ where known.contains(key):
                 if let text = scalarText(value) {
-                    values.append((key, text))
+                    values.append((key, text, keyNode.mark?.line))
                 } else {
                     problems.append("\(place): \(key) must be a single value or a list of single values")
                 }
@@ -130,18 +135,5 @@ public struct ConfigurationFile: Sendable {
             previous = current
         }
         return previous[b.count]
-    }
-}
-
-/// A configuration that cannot be used: every problem found, each saying where it is and what to fix.
-public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
-    public let problems: [String]
-
-    public init(_ problems: [String]) {
-        self.problems = problems
-    }
-
-    public var description: String {
-        problems.count == 1 ? problems[0] : "the configuration has \(problems.count) problems:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
     }
 }

@@ -46,36 +46,34 @@ public enum ConfigurationLoader {
         var origins: [String: Origin] = [:]
         var problems: [String] = []
 
-        func apply(_ setting: ServerSetting, _ text: String, from origin: Origin, place: String) {
-            // An empty value (a YAML null, an empty variable or flag) leaves the setting as it was.
-            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        if let backends = file?.backends, let file {
+            configuration.backendsFile = backends
+            origins["backends"] = .file(file.path)
+        }
+        // Each setting from the one source that wins (a flag, else the environment, else the
+        // file): a value that is overridden is neither applied nor held against the start.
+        // An empty value (a YAML null, an empty variable or flag) counts as not given.
+        for setting in ServerSetting.all {
+            func given(_ text: String?) -> String? {
+                text.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+            }
+            let winner: (text: String, origin: Origin, place: String)
+            if let text = given(flags[setting.key]) {
+                winner = (text, .flag(setting.flag), setting.flag)
+            } else if let text = given(environment[setting.variable]) {
+                winner = (text, .environment(setting.variable), setting.variable)
+            } else if let file, let entry = file.values.last(where: { $0.key == setting.key }), let text = given(entry.value) {
+                winner = (text, .file(file.path), "\(file.path)\(entry.line.map { ", line \($0)" } ?? ""): \(setting.key)")
+            } else {
+                continue
+            }
             do {
-                try setting.apply(&configuration, text)
-                origins[setting.key] = origin
+                try setting.apply(&configuration, winner.text)
+                origins[setting.key] = winner.origin
             } catch let problem as SettingProblem {
-                problems.append("\(place) \(problem.description)")
+                problems.append("\(winner.place) \(problem.description)")
             } catch {
-                problems.append("\(place) \(error)")
-            }
-        }
-
-        if let file {
-            for (key, value) in file.values {
-                apply(ServerSetting.named(key), value, from: .file(file.path), place: "\(file.path): \(key)")
-            }
-            if let backends = file.backends {
-                configuration.backendsFile = backends
-                origins["backends"] = .file(file.path)
-            }
-        }
-        for setting in ServerSetting.all {
-            if let value = environment[setting.variable] {
-                apply(setting, value, from: .environment(setting.variable), place: setting.variable)
-            }
-        }
-        for setting in ServerSetting.all {
-            if let value = flags[setting.key] {
-                apply(setting, value, from: .flag(setting.flag), place: setting.flag)
+                problems.append("\(winner.place) \(error)")
             }
         }
 
@@ -91,15 +89,57 @@ public enum ConfigurationLoader {
         if let metrics = configuration.metricsListen, metrics.port != 0, metrics.port == configuration.port, metrics.host == configuration.host {
             problems.append("metrics_listen (\(metrics)) is the address the server listens on; give the metrics a port of their own")
         }
+        if let backends = configuration.backendsFile {
+            problems += BackendFactory.problems(in: backends, environment: environment)
+        }
+        var warnings: [String] = []
+        if configuration.otlpEndpoint != nil {
+            let (otelProblems, otelWarnings) = checkOpenTelemetryVariables(environment)
+            problems += otelProblems
+            warnings += otelWarnings
+        }
         guard problems.isEmpty else { throw ConfigurationError(problems) }
 
-        let known = Set(ServerSetting.all.map(\.variable)).union(otherVariables)
-        let warnings = environment.keys.sorted().filter { $0.hasPrefix("PALIADIN_") && !known.contains($0) && !$0.hasPrefix("PALIADIN_TEST_") }
+        // Backends may read their keys from PALIADIN_… variables of their own.
+        let keyVariables = configuration.backendsFile?.backends.compactMap(\.apiKeyEnv) ?? []
+        let known = Set(ServerSetting.all.map(\.variable)).union(otherVariables).union(keyVariables)
+        warnings += environment.keys.sorted().filter { $0.hasPrefix("PALIADIN_") && !known.contains($0) }
             .map { variable in
                 let hint = ConfigurationFile.suggestion(for: variable, among: ServerSetting.all.map(\.key))
                     .map { " (did you mean \(ServerSetting.named($0).variable)?)" } ?? ""
                 return "the environment variable \(variable) is not a setting and is ignored\(hint)"
             }
         return Loaded(configuration: configuration, origins: origins, warnings: warnings, file: file?.path)
+    }
+
+    /// swift-otel reads the standard `OTEL_*` variables too: those that would stop it or that
+    /// it cannot honour here are problems; those that override a setting are worth a warning.
+    static func checkOpenTelemetryVariables(_ environment: [String: String]) -> (problems: [String], warnings: [String]) {
+        func value(_ name: String) -> String? {
+            environment[name].map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        var problems: [String] = []
+        var warnings: [String] = []
+        if value("OTEL_SDK_DISABLED") == "true" {
+            problems.append("OTEL_SDK_DISABLED=true turns OpenTelemetry off while otlp_endpoint asks for traces; unset one of them")
+        }
+        if let exporter = value("OTEL_TRACES_EXPORTER"), exporter != "otlp" {
+            problems.append("OTEL_TRACES_EXPORTER=\(exporter): Paliadin exports traces over OTLP only; unset it")
+        }
+        for name in ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] {
+            guard let proto = value(name) else { continue }
+            if proto == "http/protobuf" || proto == "http/json" {
+                warnings.append("\(name)=\(proto) overrides otlp_protocol")
+            } else {
+                problems.append("\(name)=\(proto): Paliadin exports over OTLP/HTTP only (http/protobuf or http/json); use otlp_protocol")
+            }
+        }
+        for (name, setting) in [
+            ("OTEL_SERVICE_NAME", "service_name"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "otlp_endpoint"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "otlp_endpoint"),
+        ] where value(name) != nil {
+            warnings.append("\(name) overrides \(setting) (swift-otel reads it)")
+        }
+        return (problems, warnings)
     }
 }

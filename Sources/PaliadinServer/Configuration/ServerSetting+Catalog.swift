@@ -1,9 +1,12 @@
 import Foundation
 import Logging
 import PaliadinEngine
+import PaliadinStore
 
 extension ServerSetting {
-    /// Every setting of `paliadin serve`, in the order the documentation shows them.
+    /// Every setting of `paliadin serve`, grouped by topic (the order `config check` prints).
+    /// Each variable is `PALIADIN_` and the key in capitals, but for `PALIADIN_ONESHOT_DEADLINE`,
+    /// the name it had before there was a key.
     public static let all: [ServerSetting] = [
         ServerSetting(
             "listen", "PALIADIN_LISTEN", default: "127.0.0.1:8080", "Address to listen on, host:port.",
@@ -16,10 +19,15 @@ extension ServerSetting {
             "database", "PALIADIN_DATABASE", default: "./data/paliadin.sqlite",
             "SQLite database file (created with its folder when missing), or a postgres://user@host:port/db URL that several instances can share.",
             apply: { configuration, text in
-                guard !text.isEmpty else { throw SettingProblem("must name a SQLite file or a postgres:// URL") }
                 configuration.databasePath = text
+                guard configuration.usesPostgres else { return }
+                do {
+                    _ = try PostgresTurnStore.checkURL(text)
+                } catch {
+                    throw SettingProblem("is not a usable PostgreSQL URL: \(error)")
+                }
             },
-            show: { $0.databasePath }),
+            show: { SettingValue.hidingPassword($0.databasePath) }),
         positiveInt(
             "database_pool", "PALIADIN_DATABASE_POOL", default: "16", "PostgreSQL only: most database connections open at once.",
             \.databasePool),
@@ -34,7 +42,7 @@ extension ServerSetting {
             "backend_url", "PALIADIN_BACKEND_URL", default: "http://127.0.0.1:8081/v1",
             "Base URL of the OpenAI-compatible backend, ending in its API version.",
             apply: { configuration, text in configuration.backendURL = try httpURL(text) },
-            show: { $0.backendURL }),
+            show: { SettingValue.hidingPassword($0.backendURL) }),
         text("model", "PALIADIN_MODEL", default: "smollm2", "Model name sent to the backend.", \.model),
         optionalText(
             "api_key", "PALIADIN_API_KEY", "API key for the backend; prefer the environment variable (flags show in process lists).",
@@ -87,7 +95,7 @@ extension ServerSetting {
             secret: true,
             apply: { configuration, text in
                 guard text.utf8.count >= SessionTokenVerifier.minimumKeyBytes else {
-                    throw SettingProblem(SessionTokenVerifier.ShortKey().description)
+                    throw SettingProblem("must be at least \(SessionTokenVerifier.minimumKeyBytes) bytes (HS256 wants a key as long as its hash)")
                 }
                 configuration.sessionKey = text
             },
@@ -160,7 +168,7 @@ extension ServerSetting {
             "otlp_endpoint", "PALIADIN_OTLP_ENDPOINT", default: "none: no tracing",
             "OTLP/HTTP collector (http://127.0.0.1:4318) that receives a trace of each turn.",
             apply: { configuration, text in configuration.otlpEndpoint = try httpURL(text) },
-            show: { $0.otlpEndpoint }),
+            show: { $0.otlpEndpoint.map(SettingValue.hidingPassword) }),
         ServerSetting(
             "otlp_protocol", "PALIADIN_OTLP_PROTOCOL", default: "protobuf", "How spans are encoded for the collector: protobuf or json.",
             apply: { configuration, text in

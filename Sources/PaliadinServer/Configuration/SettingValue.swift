@@ -1,32 +1,23 @@
 import Foundation
+import PaliadinCore
 
 /// Parses the values of settings given as text (flags and environment variables).
 public enum SettingValue {
-    /// A duration: `250ms`, `5s`, `30m`, `2h`, or a plain number of seconds.
+    /// A duration: `250ms`, `5s`, `30m`, `2h`, or a plain number of seconds (`DurationText`).
     public static func duration(_ text: String) -> Duration? {
-        let text = text.trimmingCharacters(in: .whitespaces).lowercased()
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("min", 60), ("h", 3600)]
-        for (suffix, scale) in units.sorted(by: { $0.0.count > $1.0.count }) where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)) else { return nil }
-            return milliseconds(value * scale * 1000)
-        }
-        guard let seconds = Double(text) else { return nil }
-        return milliseconds(seconds * 1000)
+        DurationText.parse(text)
     }
 
     /// A duration as the settings write it: `90s`, `250ms`, `30m`, `2h`.
     public static func text(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        if milliseconds != 0, milliseconds % 3_600_000 == 0 { return "\(milliseconds / 3_600_000)h" }
-        if milliseconds != 0, milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
-        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
-        return "\(milliseconds)ms"
+        DurationText.format(duration)
     }
 
-    /// At most a year, so no setting can overflow the clock arithmetic.
-    private static func milliseconds(_ value: Double) -> Duration? {
-        guard value.isFinite, value >= 0, value <= 366 * 86_400_000 else { return nil }
-        return .milliseconds(Int64(value.rounded()))
+    /// A URL with the password of its user part replaced by `(hidden)`, for showing a setting.
+    public static func hidingPassword(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "(hidden)"
+        return components.string ?? url
     }
 
     /// A boolean: true/false, yes/no, on/off, 1/0.
