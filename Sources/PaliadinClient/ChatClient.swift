@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import PaliadinCore
 
 /// The terminal client of a Paliadin server: asks a question, prints the answer as it
 /// streams, resumes a dropped stream by itself, and cancels the turn on Ctrl-C.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PaliadinCore
 
 /// The chat routes of a Paliadin server, over AsyncHTTPClient. Every failure is a
 /// `ChatClientError` (or `CancellationError` when the calling task is cancelled).

@@ -125,15 +125,7 @@ struct TurnView: ResponseEncodable {
 }
 
 /// The answer to `POST /api/paliadin/turn`.
-struct StartedTurn: ResponseEncodable {
-    let turnID: String
-    let sseURL: String
-
-    enum CodingKeys: String, CodingKey {
-        case turnID = "turn_id"
-        case sseURL = "sse_url"
-    }
-}
+extension StartedTurn: ResponseEncodable {}
 
 /// `{"ok": true}` and friends.
 struct OKResponse: ResponseEncodable {

@@ -156,7 +156,9 @@ struct ChatClientTests {
             try await CuttingProxy.run(forwardingTo: client.port, plans: [.stall(stream: 0, afterFrames: 2)]) { proxy in
                 let output = CapturedChatOutput()
                 var configuration = client.chatConfiguration(port: proxy.port)
-                configuration.streamIdleTimeout = .seconds(1)
+                // The read timeout covers every request, the question's too: short, but not so
+                // short that a loaded machine's slow answer to the POST counts as silence.
+                configuration.streamIdleTimeout = .seconds(3)
                 let result = try await ChatClient.withClient(configuration: configuration, output: output) { chat in
                     await chat.ask("mock:chunks=30 delay=10ms", sessionID: "chat-silent")
                 }

@@ -1,5 +1,6 @@
-/// The answer to `POST /api/paliadin/turn`: the new turn and where its stream is.
-public struct StartedTurn: Decodable, Sendable, Equatable {
+/// The answer to `POST /api/paliadin/turn`: the new turn and where its stream is (the
+/// server writes it, the terminal client reads it).
+public struct StartedTurn: Codable, Sendable, Equatable {
     /// The turn's id.
     public var turnID: String
     /// The stream's path, `/api/paliadin/stream/{id}`.
